@@ -1,0 +1,24 @@
+import type { Env } from '../shared/config.ts';
+import type { PackDefinition } from '../shared/runtime/pack-definition.ts';
+
+/** A pack this build can run, and how to tell whether the environment configures it. */
+export interface PackEntry {
+  name: string;
+  summary: string;
+  /** The environment variables that configure it, with what each is for (shown by `--help` and `all`). */
+  settings: Record<string, string>;
+  /** True when the environment holds enough to start it (`switchboard all` starts only those). */
+  isConfigured: (env: Env) => boolean;
+  /** Builds the pack from the environment; throws ConfigError naming a bad variable. */
+  load: (env: Env) => Promise<PackDefinition>;
+}
+
+/**
+ * Every pack of this build. Each pack's issue adds its entry here (slack, matrix, mattermost, ci-webhook);
+ * the runtime, the CLI and docker-compose.yml need nothing else to run it.
+ */
+export const PACK_CATALOG: readonly PackEntry[] = [];
+
+export function findPack(name: string, catalog: readonly PackEntry[] = PACK_CATALOG): PackEntry | undefined {
+  return catalog.find((entry) => entry.name === name.toLowerCase());
+}

@@ -1,0 +1,80 @@
+import { PACK_CATALOG, type PackEntry } from '../../../packs/catalog.ts';
+import { parseConfig } from '../../config.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { runUntilSignalled, type Service, startPack } from '../../runtime/process.ts';
+import {
+  type CliCommand,
+  COMMON_SETTINGS_HELP,
+  EXIT,
+  parseCommandLine,
+  RUNTIME_SETTINGS_HELP,
+  UsageError,
+} from '../cli-support.ts';
+
+export function allCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCommand {
+  const settings = catalog
+    .map(
+      (entry) =>
+        `  ${entry.name}:\n${Object.entries(entry.settings)
+          .map(([key, what]) => `    ${key.padEnd(28)} ${what}`)
+          .join('\n')}`,
+    )
+    .join('\n');
+  return {
+    name: 'all',
+    summary: 'run every configured pack in one process (what `npm start` runs)',
+    help: `Usage: switchboard all [--health-port PORT]
+
+Runs every pack whose settings are present in the environment, in one process. Without AMQP_URL they
+talk over an in-memory bus inside the process (nothing else can reach it); with AMQP_URL they use
+RabbitMQ, exactly as separate \`switchboard pack\` processes would. Packs that are not configured are
+listed at start with the variables that configure them. Stops cleanly on SIGTERM or SIGINT.
+
+Packs in this build and their settings:
+${settings || '  (none yet)'}
+
+${COMMON_SETTINGS_HELP}
+${RUNTIME_SETTINGS_HELP}
+`,
+    async run(argv, io) {
+      const { values, positionals } = parseCommandLine(
+        argv,
+        { 'health-port': { type: 'string' }, 'log-level': { type: 'string' } },
+        true,
+      );
+      if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+      const config = parseConfig(io.env, {
+        healthPort: values['health-port'],
+        logLevel: values['log-level'],
+      });
+      const logger = createLogger({ level: config.logLevel, name: 'switchboard' });
+      const configured = catalog.filter((entry) => entry.isConfigured(io.env));
+      for (const entry of catalog.filter((candidate) => !configured.includes(candidate))) {
+        logger.info(
+          { pack: entry.name, settings: Object.keys(entry.settings) },
+          `pack ${entry.name} is not configured: set ${Object.keys(entry.settings).join(', ')} to run it`,
+        );
+      }
+      if (configured.length === 0) {
+        logger.warn(
+          catalog.length === 0
+            ? 'this build has no packs yet; the bus is up and `switchboard send`/`tail` work against it with AMQP_URL'
+            : 'no pack is configured; see `switchboard all --help` for the settings of each',
+        );
+      }
+      const packs = await Promise.all(configured.map((entry) => entry.load(io.env)));
+      const code = await runUntilSignalled({
+        name: 'switchboard all',
+        config,
+        logger,
+        memoryBus: !config.amqpUrlSet,
+        start: async (parts) => {
+          const services: Service[] = [];
+          for (const pack of packs) services.push(await startPack(pack, parts));
+          return services;
+        },
+      });
+      return code === 0 ? EXIT.ok : EXIT.failure;
+    },
+  };
+}

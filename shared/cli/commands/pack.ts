@@ -1,0 +1,73 @@
+import { PACK_CATALOG, type PackEntry } from '../../../packs/catalog.ts';
+import { parseConfig } from '../../config.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { runUntilSignalled, startPack } from '../../runtime/process.ts';
+import {
+  type CliCommand,
+  COMMON_SETTINGS_HELP,
+  EXIT,
+  parseCommandLine,
+  RUNTIME_SETTINGS_HELP,
+  UsageError,
+} from '../cli-support.ts';
+
+export function packCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCommand {
+  const available =
+    catalog.map((entry) => `  ${entry.name.padEnd(12)} ${entry.summary}`).join('\n') || '  (none yet)';
+  return {
+    name: 'pack',
+    summary: 'run one pack (a process that owns one outside system)',
+    help: `Usage: switchboard pack <name> [--labels k=v,...] [--state-dir DIR] [--health-port PORT]
+
+Runs one pack on RabbitMQ: it consumes the queue switchboard.pack.<name>, runs each command once,
+and publishes one result event per command. Several instances of a pack share the queue.
+Stops cleanly on SIGTERM or SIGINT: in-flight commands finish, then PackStopped, then exit 0.
+
+Packs in this build:
+${available}
+
+Options:
+  --labels k=v,...     this instance's labels (overrides SWITCHBOARD_LABELS); repeatable
+  --state-dir DIR      overrides SWITCHBOARD_STATE_DIR
+  --health-port PORT   overrides HEALTH_PORT
+  --log-level LEVEL    overrides LOG_LEVEL
+
+${COMMON_SETTINGS_HELP}
+${RUNTIME_SETTINGS_HELP}
+`,
+    async run(argv, io) {
+      const { values, positionals } = parseCommandLine(
+        argv,
+        {
+          labels: { type: 'string', multiple: true },
+          'state-dir': { type: 'string' },
+          'health-port': { type: 'string' },
+          'log-level': { type: 'string' },
+        },
+        true,
+      );
+      if (positionals.length !== 1) throw new UsageError('name one pack, e.g. `switchboard pack slack`');
+      const name = positionals[0] as string;
+      const entry = catalog.find((candidate) => candidate.name === name.toLowerCase());
+      if (!entry) {
+        const names = catalog.map((candidate) => candidate.name).join(', ') || 'none yet';
+        throw new UsageError(`there is no pack "${name}" in this build (packs: ${names})`);
+      }
+      const config = parseConfig(io.env, {
+        labels: values.labels,
+        stateDir: values['state-dir'],
+        healthPort: values['health-port'],
+        logLevel: values['log-level'],
+      });
+      const pack = await entry.load(io.env);
+      const logger = createLogger({ level: config.logLevel, name: `switchboard-${entry.name}` });
+      const code = await runUntilSignalled({
+        name: `switchboard ${entry.name}`,
+        config,
+        logger,
+        start: async (parts) => [await startPack(pack, parts)],
+      });
+      return code === 0 ? EXIT.ok : EXIT.failure;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import type { Logger } from 'pino';
+import { createEnvelope, type Envelope, type Labels } from '../envelope.ts';
+import { asCodedError, CodedError } from '../errors.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { InputValidator } from './input-validator.ts';
+import type { CommandDefinition, PackDefinition, Payload } from './pack-definition.ts';
+import { type RetryPolicy, withRetries } from './retry.ts';
+
+export const UNKNOWN_COMMAND_EVENT = 'CommandFailed';
+
+export interface ExecutorOptions {
+  pack: PackDefinition;
+  labels: Labels;
+  retry: RetryPolicy;
+  /** Time limit of one command, retries included. */
+  timeoutMs: number;
+  logger: Logger;
+  metrics: Metrics;
+  /** Aborted when the pack is stopping for good. */
+  stopSignal: AbortSignal;
+}
+
+/** Turns one command into its one result event: validation, handler, retries, time limit. */
+export class CommandExecutor {
+  readonly #options: ExecutorOptions;
+  readonly #validator: InputValidator;
+
+  constructor(options: ExecutorOptions) {
+    this.#options = options;
+    this.#validator = new InputValidator(
+      Object.fromEntries(
+        Object.entries(options.pack.commands).map(([name, command]) => [name, command.inputSchema]),
+      ),
+    );
+  }
+
+  async execute(command: Envelope): Promise<Envelope> {
+    const definition = Object.hasOwn(this.#options.pack.commands, command.name)
+      ? this.#options.pack.commands[command.name]
+      : undefined;
+    if (!definition) return this.#unknownCommand(command);
+    const check = this.#validator.check(command.name, command.payload);
+    if (!check.ok) {
+      return this.#failure(command, definition, new CodedError('invalid_input', check.reason));
+    }
+    try {
+      const payload = await this.#run(command, definition);
+      return this.#result(command, definition.success, payload);
+    } catch (error) {
+      // Cut short by a stop past its grace period: no verdict, so the broker hands it to another instance.
+      if (this.#options.stopSignal.aborted) throw new Error('the pack stopped before the command finished');
+      return this.#failure(command, definition, asCodedError(error));
+    }
+  }
+
+  async #run(command: Envelope, definition: CommandDefinition): Promise<Payload> {
+    const { logger, metrics, pack } = this.#options;
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    const signal = AbortSignal.any([timeout, this.#options.stopSignal]);
+    const commandLogger = logger.child({ command: command.name, commandId: command.id });
+    const attempts = withRetries(
+      (attempt) =>
+        definition.handler(command.payload as Payload, { command, signal, attempt, logger: commandLogger }),
+      {
+        policy: this.#options.retry,
+        signal,
+        onRetry: (error, attempt) => {
+          metrics.retries.inc({ pack: pack.name, command: command.name, error_code: error.code });
+          commandLogger.info(
+            { attempt, errorCode: error.code, reason: error.message },
+            'retrying after a transient failure',
+          );
+        },
+      },
+    );
+    // A handler that ignores its signal must not hold the command past its time limit.
+    const limit = new Promise<never>((_, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    try {
+      return await Promise.race([attempts, limit]);
+    } catch (error) {
+      if (timeout.aborted) {
+        throw new CodedError(
+          'timeout',
+          `the command did not finish within ${this.#options.timeoutMs / 1000} s`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    } finally {
+      attempts.catch(() => {});
+    }
+  }
+
+  #unknownCommand(command: Envelope): Envelope {
+    const known = Object.keys(this.#options.pack.commands).join(', ') || 'none';
+    return this.#result(command, UNKNOWN_COMMAND_EVENT, {
+      command: command.name,
+      payload: command.payload,
+      error: `the ${this.#options.pack.name} pack has no command "${command.name}" (it has: ${known})`,
+      errorCode: 'unknown_command',
+    });
+  }
+
+  #failure(command: Envelope, definition: CommandDefinition, error: CodedError): Envelope {
+    if (error.code === 'internal_error') {
+      this.#options.logger.error(
+        { command: command.name, commandId: command.id, err: error },
+        'command handler failed',
+      );
+    }
+    const payload = definition.failurePayload
+      ? definition.failurePayload(command.payload, error)
+      : { ...asObject(command.payload), ...error.details, error: error.message, errorCode: error.code };
+    return this.#result(command, definition.failure, payload);
+  }
+
+  #result(command: Envelope, name: string, payload: Payload): Envelope {
+    return createEnvelope({
+      kind: 'event',
+      pack: this.#options.pack.name,
+      name,
+      payload,
+      labels: this.#options.labels,
+      correlationId: command.correlationId ?? command.id,
+      causationId: command.id,
+    });
+  }
+}
+
+function asObject(value: unknown): Payload {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Payload) : {};
+}

@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import type { Envelope } from '../envelope.ts';
+import type { CodedError } from '../errors.ts';
+
+export type JsonSchema = Record<string, unknown>;
+export type Payload = Record<string, unknown>;
+
+export interface CommandContext {
+  /** The command as it arrived (id, correlationId, labels). */
+  command: Envelope;
+  /** Aborted when the command's time limit passes or the pack stops; pass it to outgoing requests. */
+  signal: AbortSignal;
+  /** 1 for the first try, then 2, 3... after retryable failures. */
+  attempt: number;
+  logger: Logger;
+}
+
+export interface CommandDefinition<Input extends Payload = Payload> {
+  description: string;
+  /** JSON Schema of the payload; compiled once at start, announced in PackStarted. */
+  inputSchema: JsonSchema;
+  /** Event emitted when the handler returns. */
+  success: string;
+  /** Event emitted when the command fails for good. */
+  failure: string;
+  /**
+   * Does the work and returns the success event's payload. Throw a CodedError to fail: mark it
+   * retryable (transientError) for network errors, 5xx and 429 so the runtime tries again.
+   */
+  handler: (input: Input, context: CommandContext) => Promise<Payload>;
+  /** The failure event's payload. Default: the input's fields plus `error` and `errorCode`. */
+  failurePayload?: (input: unknown, error: CodedError) => Payload;
+}
+
+export interface PackContext {
+  /** Publishes an observed event (e.g. ReceivedMessage); resolves once the broker has it. */
+  emit(name: string, payload: Payload, options?: { correlationId?: string }): Promise<void>;
+  logger: Logger;
+}
+
+/** A pack: what it is called, the commands it takes, the events it emits. The runtime does the rest. */
+export interface PackDefinition {
+  /** Lower-case, e.g. `slack`. */
+  name: string;
+  version: string;
+  description: string;
+  // biome-ignore lint/suspicious/noExplicitAny: each command narrows its own input type.
+  commands: Record<string, CommandDefinition<any>>;
+  /** Events the pack emits on its own, besides command results. */
+  events?: Record<string, { description: string }>;
+  /** Connects to the outside system and starts emitting observed events. */
+  start?: (context: PackContext) => Promise<void>;
+  /** Disconnects; called after in-flight commands finished. */
+  stop?: () => Promise<void>;
+}
+
+export function definePack(definition: PackDefinition): PackDefinition {
+  return definition;
+}
+
+export function defineCommand<Input extends Payload>(
+  definition: CommandDefinition<Input>,
+): CommandDefinition<Input> {
+  return definition;
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
+import { DELIVERY_LIMIT } from '../../../shared/bus/amqp/declare.ts';
+import {
+  COMMANDS_EXCHANGE,
+  DEAD_LETTER_QUEUE,
+  DEAD_LETTER_REASON_HEADER,
+  packQueueName,
+} from '../../../shared/bus/topology.ts';
+import { createEnvelope } from '../../../shared/envelope.ts';
+import { Metrics } from '../../../shared/observability/metrics.ts';
+import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
+import { brokerUrl, connectTestBus, EventCollector, testLogger, uniquePackName } from '../../support/bus.ts';
+import { createTestPack, FakeOutsideSystem } from '../../support/test-pack.ts';
+
+/** What an outside service with nothing but a plain AMQP client does (docs/protocol.md). */
+describe('the bus contract, seen from a plain AMQP client', () => {
+  let bus: AmqpBus;
+  let connection: ChannelModel;
+  let channel: Channel;
+  let runtime: PackRuntime;
+  let events: EventCollector;
+  const pack = uniquePackName('raw');
+  const outside = new FakeOutsideSystem();
+
+  before(async () => {
+    bus = await connectTestBus();
+    events = await EventCollector.start(bus, `${pack}.*`);
+    runtime = await PackRuntime.start({
+      pack: createTestPack(pack, outside),
+      bus,
+      labels: {},
+      logger: testLogger,
+      metrics: new Metrics(),
+      prefetch: 10,
+      commandTimeoutMs: 5000,
+      retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
+    });
+    connection = await amqp.connect(brokerUrl());
+    channel = await connection.createChannel();
+  });
+  after(async () => {
+    await runtime.stop({ graceMs: 1000 });
+    await events.stop();
+    await bus.close();
+    await connection.close();
+  });
+
+  /** Reads the dead-letter queue until the message with this messageId shows up. */
+  async function deadLetterOf(messageId: string): Promise<GetMessage> {
+    for (let tries = 0; tries < 100; tries++) {
+      const message = await channel.get(DEAD_LETTER_QUEUE, { noAck: false });
+      if (message && message.properties.messageId === messageId) {
+        channel.ack(message);
+        return message;
+      }
+      if (message) channel.nack(message, false, true);
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${messageId} never reached ${DEAD_LETTER_QUEUE}`);
+  }
+
+  test('a minimal command {id, pack, name, payload} is answered through direct reply-to', async () => {
+    let reply: amqp.ConsumeMessage | undefined;
+    await channel.consume(
+      'amq.rabbitmq.reply-to',
+      (message) => {
+        reply = message ?? undefined;
+      },
+      { noAck: true },
+    );
+    const body = {
+      id: 'outside-1',
+      pack,
+      name: 'Post',
+      payload: { channelId: 'C9', message: 'from outside' },
+    };
+    channel.publish(COMMANDS_EXCHANGE, `${pack}.Post`, Buffer.from(JSON.stringify(body)), {
+      replyTo: 'amq.rabbitmq.reply-to',
+      contentType: 'application/json',
+    });
+    for (let i = 0; i < 100 && !reply; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(reply, 'a reply arrived');
+    const result = JSON.parse(reply.content.toString());
+    assert.equal(result.name, 'Posted');
+    assert.equal(result.causationId, 'outside-1');
+    assert.equal(result.correlationId, 'outside-1');
+    assert.equal(reply.properties.contentType, 'application/json');
+    assert.equal(reply.properties.type, 'Posted');
+    assert.equal(reply.properties.messageId, result.id);
+    assert.equal(reply.properties.correlationId, 'outside-1');
+    assert.equal(typeof reply.properties.timestamp, 'number');
+    assert.deepEqual(outside.posts.at(-1), {
+      channelId: 'C9',
+      message: 'from outside',
+      commandId: 'outside-1',
+    });
+  });
+
+  const garbage: Array<[string, Buffer, RegExp]> = [
+    ['a body that is not JSON', Buffer.from('{"id": "x", pack'), /body is not JSON/],
+    ['JSON that is not an envelope', Buffer.from('{"hello":"world"}'), /must have required property 'pack'/],
+    [
+      'an event sent as a command',
+      Buffer.from(JSON.stringify({ id: 'e', kind: 'event', pack, name: 'Post', payload: {} })),
+      /kind "event"/,
+    ],
+    [
+      'a command for another pack',
+      Buffer.from(JSON.stringify({ id: 'o', pack: 'other', name: 'Post', payload: {} })),
+      /for the "other" pack/,
+    ],
+    ['a huge body', Buffer.alloc(5 * 1024 * 1024, 'x'), /more than the \d+ allowed/],
+  ];
+  for (const [what, body, reason] of garbage) {
+    test(`${what} is dead-lettered with the reason in a header, and the pack goes on`, async () => {
+      const messageId = `garbage-${Math.random()}`;
+      channel.publish(COMMANDS_EXCHANGE, `${pack}.Post`, body, { messageId, persistent: true });
+      const dead = await deadLetterOf(messageId);
+      assert.match(String(dead.properties.headers?.[DEAD_LETTER_REASON_HEADER]), reason);
+      assert.equal(dead.properties.headers?.['x-switchboard-original-routing-key'], `${pack}.Post`);
+      assert.equal(dead.content.length, body.length, 'the original bytes are kept');
+      const command = createEnvelope({
+        kind: 'command',
+        pack,
+        name: 'Post',
+        payload: { channelId: 'C1', message: 'after' },
+      });
+      await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: `${pack}.Post` }, command);
+      await events.waitFor((event) => event.causationId === command.id);
+    });
+  }
+
+  test('a message that keeps failing its consumer is dead-lettered after the delivery limit', async () => {
+    const queue = `${packQueueName(uniquePackName('poison'))}`;
+    let deliveries = 0;
+    const consumption = await bus.consume(
+      { name: queue, durability: 'pack', bindings: [], kind: 'command', prefetch: 1 },
+      async () => {
+        deliveries++;
+        throw new Error('the database is down');
+      },
+    );
+    const messageId = `poison-${Math.random()}`;
+    channel.sendToQueue(
+      queue,
+      Buffer.from(JSON.stringify({ id: messageId, pack: 'x', name: 'Y', payload: {} })),
+      {
+        messageId,
+        persistent: true,
+      },
+    );
+    const dead = await deadLetterOf(messageId);
+    await consumption.stop();
+    assert.ok(
+      dead.properties.headers?.['x-death'] || dead.properties.headers?.['x-first-death-reason'],
+      'RabbitMQ says why',
+    );
+    assert.ok(deliveries >= DELIVERY_LIMIT, `delivered ${deliveries} times before giving up`);
+    assert.ok(deliveries <= DELIVERY_LIMIT + 1, `not looping: delivered ${deliveries} times`);
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * Runs the test pack through the real `switchboard pack` command, as its own process:
+ *   node test/support/run-test-pack.ts <pack-name> [switchboard pack options]
+ * The catalog is the only thing swapped: the pack command, config, bus, health server and shutdown are real.
+ */
+
+import { runCommand } from '../../shared/cli/cli-support.ts';
+import { packCommand } from '../../shared/cli/commands/pack.ts';
+import { createTestPack } from './test-pack.ts';
+
+const name = process.argv[2] ?? 'test';
+const catalog = [
+  {
+    name,
+    summary: 'test pack',
+    settings: {},
+    isConfigured: () => true,
+    load: async () => createTestPack(name),
+  },
+];
+process.exitCode = await runCommand(packCommand(catalog), process.argv.slice(2), {
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+});
