@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { COMMANDS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
+import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../../shared/envelope.ts';
 import { Metrics } from '../../../shared/observability/metrics.ts';
 import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
@@ -98,3 +98,24 @@ for (const [outage, interrupt] of [
     await Promise.all([packBus.close(), senderBus.close()]);
   });
 }
+
+test('a publish waits for the broker only as long as its timeout, then fails with a clear error', async () => {
+  const bus = await connectTestBus(broker.url, { publishTimeoutMs: 1500 });
+  const event = () => createEnvelope({ kind: 'event', pack: 'outage', name: 'Happened', payload: {} });
+  await broker.stop();
+  const began = Date.now();
+  await assert.rejects(
+    bus.publish({ exchange: EVENTS_EXCHANGE, routingKey: 'outage.Happened' }, event()),
+    /RabbitMQ did not confirm the message within 1500 ms/,
+  );
+  assert.ok(Date.now() - began < 5000, 'it did not wait past its timeout');
+  assert.equal(bus.isConnected(), false);
+  await broker.start();
+  // Once the broker is back the bus reconnects by itself (backoff up to 10 s).
+  const waitForBroker = createEnvelope({ kind: 'event', pack: 'outage', name: 'Happened', payload: {} });
+  for (let tries = 0; tries < 30 && !bus.isConnected(); tries++)
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  await bus.publish({ exchange: EVENTS_EXCHANGE, routingKey: 'outage.Happened' }, waitForBroker);
+  assert.equal(bus.isConnected(), true);
+  await bus.close();
+});
