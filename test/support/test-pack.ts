@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Bus } from '../../shared/bus/bus.ts';
 import { CodedError, transientError } from '../../shared/errors.ts';
+import { Metrics } from '../../shared/observability/metrics.ts';
 import { defineCommand, definePack, type PackDefinition } from '../../shared/runtime/pack-definition.ts';
+import { PackRuntime, type PackRuntimeOptions } from '../../shared/runtime/pack-runtime.ts';
+import { testLogger } from './bus.ts';
 
 /** The outside system the test pack "talks to": it records every side effect the pack performs. */
 export class FakeOutsideSystem {
@@ -94,5 +98,24 @@ export function createTestPack(name: string, outside = new FakeOutsideSystem()):
         },
       }),
     },
+  });
+}
+
+/** Starts the test pack on `bus` with settings fit for tests (no retries, short limits); override any. */
+export function startTestPack(
+  bus: Bus,
+  options: Partial<PackRuntimeOptions> & { name: string; outside?: FakeOutsideSystem },
+): Promise<PackRuntime> {
+  const { name, outside, ...overrides } = options;
+  return PackRuntime.start({
+    pack: createTestPack(name, outside),
+    bus,
+    labels: {},
+    logger: testLogger,
+    metrics: new Metrics(),
+    prefetch: 10,
+    commandTimeoutMs: 5000,
+    retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
+    ...overrides,
   });
 }

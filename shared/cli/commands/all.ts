@@ -58,7 +58,7 @@ ${RUNTIME_SETTINGS_HELP}
       if (configured.length === 0) {
         logger.warn(
           catalog.length === 0
-            ? 'this build has no packs yet; the bus is up and `switchboard send`/`tail` work against it with AMQP_URL'
+            ? 'this build has no packs yet, so there is nothing to run; see `switchboard --help`'
             : 'no pack is configured; see `switchboard all --help` for the settings of each',
         );
       }

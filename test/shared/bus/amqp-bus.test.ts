@@ -10,10 +10,9 @@ import {
   packQueueName,
 } from '../../../shared/bus/topology.ts';
 import { createEnvelope } from '../../../shared/envelope.ts';
-import { Metrics } from '../../../shared/observability/metrics.ts';
-import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
-import { brokerUrl, connectTestBus, EventCollector, testLogger, uniquePackName } from '../../support/bus.ts';
-import { createTestPack, FakeOutsideSystem } from '../../support/test-pack.ts';
+import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
+import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
+import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 
 /** What an outside service with nothing but a plain AMQP client does (docs/protocol.md). */
 describe('the bus contract, seen from a plain AMQP client', () => {
@@ -28,16 +27,7 @@ describe('the bus contract, seen from a plain AMQP client', () => {
   before(async () => {
     bus = await connectTestBus();
     events = await EventCollector.start(bus, `${pack}.*`);
-    runtime = await PackRuntime.start({
-      pack: createTestPack(pack, outside),
-      bus,
-      labels: {},
-      logger: testLogger,
-      metrics: new Metrics(),
-      prefetch: 10,
-      commandTimeoutMs: 5000,
-      retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
-    });
+    runtime = await startTestPack(bus, { name: pack, outside });
     connection = await amqp.connect(brokerUrl());
     channel = await connection.createChannel();
   });

@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../../shared/envelope.ts';
-import { Metrics } from '../../../shared/observability/metrics.ts';
-import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
-import { connectTestBus, EventCollector, testLogger, uniquePackName } from '../../support/bus.ts';
-import { createTestPack, FakeOutsideSystem } from '../../support/test-pack.ts';
+import { connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
+import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 import { startThrowawayBroker, type ThrowawayBroker } from '../../support/throwaway-rabbitmq.ts';
 
 // This test restarts its broker, so it runs its own instead of the shared one (AMQP_URL).
@@ -37,15 +35,11 @@ for (const [outage, interrupt] of [
     const results = await EventCollector.start(senderBus, `${pack}.Posted`, {
       durableQueue: `test.${pack}.results`,
     });
-    const runtime = await PackRuntime.start({
-      pack: createTestPack(pack, outside),
-      bus: packBus,
-      labels: {},
-      logger: testLogger,
-      metrics: new Metrics(),
+    const runtime = await startTestPack(packBus, {
+      name: pack,
+      outside,
       prefetch: 50,
       commandTimeoutMs: 90_000,
-      retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
     });
 
     const commands: Envelope[] = [];

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
 import { packQueueName } from '../../../shared/bus/topology.ts';
-import { Metrics } from '../../../shared/observability/metrics.ts';
-import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
-import { brokerUrl, connectTestBus, EventCollector, testLogger, uniquePackName } from '../../support/bus.ts';
+import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
+import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
 import { CLI, runCli, spawnNode } from '../../support/processes.ts';
-import { createTestPack, FakeOutsideSystem } from '../../support/test-pack.ts';
+import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 
 describe('switchboard --help', () => {
   for (const command of ['all', 'pack', 'send', 'tail']) {
@@ -42,16 +41,7 @@ describe('switchboard send and tail', () => {
 
   before(async () => {
     bus = await connectTestBus();
-    runtime = await PackRuntime.start({
-      pack: createTestPack(pack, outside),
-      bus,
-      labels: {},
-      logger: testLogger,
-      metrics: new Metrics(),
-      prefetch: 10,
-      commandTimeoutMs: 5000,
-      retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
-    });
+    runtime = await startTestPack(bus, { name: pack, outside });
   });
   after(async () => {
     await runtime.stop({ graceMs: 1000 });

@@ -6,11 +6,9 @@ import { test } from 'node:test';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import { COMMANDS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope } from '../../../shared/envelope.ts';
-import { Metrics } from '../../../shared/observability/metrics.ts';
 import { FinishedCommands } from '../../../shared/runtime/finished-commands.ts';
-import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
-import { EventCollector, testLogger, uniquePackName } from '../../support/bus.ts';
-import { createTestPack, FakeOutsideSystem } from '../../support/test-pack.ts';
+import { EventCollector, uniquePackName } from '../../support/bus.ts';
+import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 
 test('with a state directory, a command re-sent after a restart is answered, not run again', async () => {
   const stateDir = await mkdtemp(join(tmpdir(), 'sb-state-'));
@@ -18,18 +16,7 @@ test('with a state directory, a command re-sent after a restart is answered, not
   const pack = uniquePackName();
   const outside = new FakeOutsideSystem();
   const events = await EventCollector.start(bus, `${pack}.*`);
-  const start = () =>
-    PackRuntime.start({
-      pack: createTestPack(pack, outside),
-      bus,
-      labels: {},
-      logger: testLogger,
-      metrics: new Metrics(),
-      prefetch: 10,
-      commandTimeoutMs: 5000,
-      retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
-      stateDir,
-    });
+  const start = () => startTestPack(bus, { name: pack, outside, stateDir });
   const command = createEnvelope({
     kind: 'command',
     pack,

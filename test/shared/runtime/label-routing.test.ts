@@ -4,10 +4,9 @@ import type { Bus } from '../../../shared/bus/bus.ts';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import { COMMANDS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope, type Labels } from '../../../shared/envelope.ts';
-import { Metrics } from '../../../shared/observability/metrics.ts';
-import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
-import { connectTestBus, EventCollector, testLogger, uniquePackName } from '../../support/bus.ts';
-import { createTestPack, FakeOutsideSystem } from '../../support/test-pack.ts';
+import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
+import { connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
+import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 
 const buses: Array<[string, () => Promise<Bus>]> = [
   ['RabbitMQ', () => connectTestBus()],
@@ -29,18 +28,7 @@ for (const [busName, makeBus] of buses) {
       ] as Array<[string, Labels]>) {
         const outside = new FakeOutsideSystem();
         instances.set(key, outside);
-        runtimes.push(
-          await PackRuntime.start({
-            pack: createTestPack(pack, outside),
-            bus,
-            labels,
-            logger: testLogger,
-            metrics: new Metrics(),
-            prefetch: 10,
-            commandTimeoutMs: 5000,
-            retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
-          }),
-        );
+        runtimes.push(await startTestPack(bus, { name: pack, outside, labels }));
       }
       const send = async (message: string, labels?: Labels) => {
         const command = createEnvelope({
@@ -98,15 +86,7 @@ for (const [busName, makeBus] of buses) {
       const bus = await makeBus();
       const pack = uniquePackName('later');
       const events = await EventCollector.start(bus, `${pack}.Posted`);
-      const options = {
-        bus,
-        logger: testLogger,
-        metrics: new Metrics(),
-        prefetch: 10,
-        commandTimeoutMs: 5000,
-        retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
-      };
-      const plain = await PackRuntime.start({ ...options, pack: createTestPack(pack), labels: {} });
+      const plain = await startTestPack(bus, { name: pack });
       const command = createEnvelope({
         kind: 'command',
         pack,
@@ -118,11 +98,7 @@ for (const [busName, makeBus] of buses) {
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal(events.events.length, 0, 'the unlabelled instance did not run it');
       const outside = new FakeOutsideSystem();
-      const gpu = await PackRuntime.start({
-        ...options,
-        pack: createTestPack(pack, outside),
-        labels: { gpu: 'yes' },
-      });
+      const gpu = await startTestPack(bus, { name: pack, outside, labels: { gpu: 'yes' } });
       await events.waitFor((event) => event.causationId === command.id);
       assert.equal(outside.posts[0]?.message, 'for gpu');
       await plain.stop({ graceMs: 1000 });
