@@ -1,0 +1,157 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { Envelope } from '../../shared/envelope.ts';
+import { inTransaction, openDatabase, openDatabaseReadOnly } from './database.ts';
+import { Datastore, type DatastoreEntry } from './datastore.ts';
+import { type Execution, type ExecutionFilter, Executions, type NewExecution } from './executions.ts';
+import { type Instance, Instances, type NewInstance } from './instances.ts';
+
+export type { DatastoreEntry } from './datastore.ts';
+export type { Execution, ExecutionFilter, ExecutionStatus, NewExecution } from './executions.ts';
+export type { Instance, NewInstance } from './instances.ts';
+
+export interface EngineStoreOptions {
+  /** Where timestamps the store writes itself come from (createdAt, updatedAt, finishedAt). Default: the system clock. */
+  clock?: () => Date;
+}
+
+export interface PruneOptions {
+  /** Executions started longer ago than this go, and instances untouched as long with no execution left. */
+  maxAgeMs: number;
+  /** Executions beyond the newest this many go. */
+  maxCount: number;
+  /** Default: the store's clock. */
+  now?: Date;
+}
+
+/**
+ * The flow engine's persistent state in `<dataDir>/engine.sqlite`: the datastore, flow instances,
+ * and the executions of their steps (the audit). Every method is synchronous and atomic.
+ */
+export class EngineStore {
+  readonly #db: DatabaseSync;
+  readonly #clock: () => Date;
+  readonly #datastore: Datastore;
+  readonly #instances: Instances;
+  readonly #executions: Executions;
+
+  private constructor(db: DatabaseSync, clock: () => Date) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#datastore = new Datastore(db, clock);
+    this.#instances = new Instances(db, clock);
+    this.#executions = new Executions(db, clock);
+  }
+
+  /**
+   * Opens (creating) `<dataDir>/engine.sqlite`; ':memory:' for tests. WAL mode, so
+   * `switchboard executions` can read while the engine writes. Creates or migrates the schema.
+   */
+  static open(dataDir: string, options: EngineStoreOptions = {}): EngineStore {
+    return new EngineStore(openDatabase(dataDir), options.clock ?? (() => new Date()));
+  }
+
+  /** A read-only handle for the CLI; fails with an Error naming the file when there is no database yet. */
+  static openReadOnly(dataDir: string): EngineStore {
+    return new EngineStore(openDatabaseReadOnly(dataDir), () => new Date());
+  }
+
+  /** The JSON value stored under `key`; undefined when missing. */
+  datastoreGet(key: string): unknown {
+    return this.#datastore.get(key);
+  }
+
+  /** Stores any JSON value; fails on what JSON cannot hold (undefined, functions). */
+  datastoreSet(key: string, value: unknown): void {
+    this.#datastore.set(key, value);
+  }
+
+  /** False when there was no such key. */
+  datastoreDelete(key: string): boolean {
+    return this.#datastore.delete(key);
+  }
+
+  /** By key. */
+  datastoreList(): DatastoreEntry[] {
+    return this.#datastore.list();
+  }
+
+  /** Fails when an instance with this correlation id exists already. */
+  createInstance(instance: NewInstance): void {
+    this.#instances.create(instance);
+  }
+
+  getInstance(correlationId: string): Instance | undefined {
+    return this.#instances.get(correlationId);
+  }
+
+  /**
+   * Records that the step fired, merging `context` over the instance's (key by key); returns false,
+   * changing nothing, if that step already fired for this instance. Fails when there is no such instance.
+   */
+  claimStep(correlationId: string, stepId: string, context: Record<string, unknown>): boolean {
+    return this.#instances.claimStep(correlationId, stepId, context);
+  }
+
+  /** Records a fired step, pending; fails when an execution with that id is recorded already. */
+  recordExecution(execution: NewExecution): void {
+    this.#executions.record(execution);
+  }
+
+  /**
+   * Completes the pending execution whose command id is `commandId` (= the result event's
+   * causationId); returns it, or undefined when there is none pending (unknown, or already
+   * completed or timed out).
+   */
+  completeExecution(
+    commandId: string,
+    result: Envelope,
+    status: 'succeeded' | 'failed',
+    error?: string,
+  ): Execution | undefined {
+    return this.#executions.complete(commandId, result, status, error);
+  }
+
+  /** Marks every execution pending for longer than `timeoutMs` as timed_out; returns them, oldest first. */
+  timeOutPending(timeoutMs: number, now: Date = this.#clock()): Execution[] {
+    return this.#executions.timeOutPending(timeoutMs, now);
+  }
+
+  getExecution(id: string): Execution | undefined {
+    return this.#executions.get(id);
+  }
+
+  /** Newest first; at most 50 unless `limit` says otherwise. */
+  listExecutions(filter: ExecutionFilter = {}): Execution[] {
+    return this.#executions.list(filter);
+  }
+
+  /** The executions of one flow instance, oldest first. */
+  executionsOf(correlationId: string): Execution[] {
+    return this.#executions.ofInstance(correlationId);
+  }
+
+  /**
+   * Retention: deletes executions older than `maxAgeMs` and beyond the newest `maxCount`, then
+   * instances with no execution left that have been untouched for `maxAgeMs`; returns how many
+   * executions were deleted.
+   */
+  prune(options: PruneOptions): number {
+    const { maxAgeMs, maxCount } = options;
+    if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0) {
+      throw new RangeError(`maxAgeMs must be a finite number of 0 or more, not ${maxAgeMs}`);
+    }
+    if (!Number.isSafeInteger(maxCount) || maxCount < 0) {
+      throw new RangeError(`maxCount must be a whole number of 0 or more, not ${maxCount}`);
+    }
+    const cutoffMs = (options.now ?? this.#clock()).getTime() - maxAgeMs;
+    return inTransaction(this.#db, () => {
+      const deleted = this.#executions.deleteOld(cutoffMs, maxCount);
+      this.#instances.deleteAbandoned(cutoffMs);
+      return deleted;
+    });
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

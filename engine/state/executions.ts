@@ -1,0 +1,235 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { Envelope } from '../../shared/envelope.ts';
+import {
+  changes,
+  epochMs,
+  integer,
+  json,
+  optionalInteger,
+  optionalJson,
+  optionalText,
+  type Row,
+  text,
+  toJson,
+} from './rows.ts';
+
+export type ExecutionStatus = 'pending' | 'succeeded' | 'failed' | 'timed_out';
+
+/** One fired step: the command it sent and, once it finished, how. The audit of a flow instance. */
+export interface Execution {
+  /** The command envelope's id (one execution per fired step). */
+  id: string;
+  /** The flow instance. */
+  correlationId: string;
+  flowName: string;
+  flowVersion: string;
+  /** The step's id, or `#<index>` when it has none. */
+  stepId: string;
+  /** The event that fired the step. */
+  triggerEvent: Envelope;
+  /** The rendered command as published. */
+  command: Envelope;
+  resultEvent?: Envelope;
+  status: ExecutionStatus;
+  /** Failure reason (from the result's payload.error, or 'no result within N s'). */
+  error?: string;
+  /** RFC 3339. */
+  startedAt: string;
+  /** RFC 3339. */
+  finishedAt?: string;
+  durationMs?: number;
+}
+
+export type NewExecution = Omit<Execution, 'status' | 'finishedAt' | 'durationMs' | 'resultEvent' | 'error'>;
+
+export interface ExecutionFilter {
+  /** Only executions of this flow (by name). */
+  flow?: string;
+  status?: ExecutionStatus;
+  /** Only executions started at or after this time. */
+  since?: Date;
+  /** At most this many. Default: 50. */
+  limit?: number;
+}
+
+const DEFAULT_LIST_LIMIT = 50;
+
+const COLUMNS = `id, correlation_id, flow_name, flow_version, step_id, trigger_event, command, result_event,
+  status, error, started_at, finished_at, duration_ms`;
+
+// Ties on the start time (same millisecond) are broken by rowid, which follows insertion.
+const NEWEST_FIRST = 'ORDER BY started_ms DESC, rowid DESC';
+
+export class Executions {
+  readonly #now: () => Date;
+  readonly #insert: StatementSync;
+  readonly #complete: StatementSync;
+  readonly #timeOut: StatementSync;
+  readonly #get: StatementSync;
+  readonly #ofInstance: StatementSync;
+  /** One statement per combination of filters, so that each can use its index. */
+  readonly #list: ReadonlyMap<string, StatementSync>;
+  readonly #deleteOld: StatementSync;
+
+  constructor(db: DatabaseSync, now: () => Date) {
+    this.#now = now;
+    this.#insert = db.prepare(
+      `INSERT INTO executions (id, correlation_id, flow_name, flow_version, step_id, trigger_event, command,
+         status, started_at, started_ms)
+       VALUES (:id, :correlationId, :flowName, :flowVersion, :stepId, :triggerEvent, :command,
+         'pending', :startedAt, :startedMs)
+       ON CONFLICT (id) DO NOTHING`,
+    );
+    this.#complete = db.prepare(
+      `UPDATE executions
+       SET status = :status, result_event = :resultEvent, error = :error,
+         finished_at = :finishedAt, duration_ms = MAX(0, :finishedMs - started_ms)
+       WHERE id = :id AND status = 'pending'
+       RETURNING ${COLUMNS}`,
+    );
+    this.#timeOut = db.prepare(
+      `UPDATE executions
+       SET status = 'timed_out', error = :error, finished_at = :finishedAt,
+         duration_ms = MAX(0, :finishedMs - started_ms)
+       WHERE status = 'pending' AND started_ms < :cutoffMs
+       RETURNING ${COLUMNS}, started_ms, rowid`,
+    );
+    this.#get = db.prepare(`SELECT ${COLUMNS} FROM executions WHERE id = ?`);
+    this.#ofInstance = db.prepare(
+      `SELECT ${COLUMNS} FROM executions WHERE correlation_id = ? ORDER BY started_ms, rowid`,
+    );
+    const list = new Map<string, StatementSync>();
+    for (const byFlow of [false, true]) {
+      for (const byStatus of [false, true]) {
+        const where = ['started_ms >= :sinceMs'];
+        if (byFlow) where.push('flow_name = :flow');
+        if (byStatus) where.push('status = :status');
+        list.set(
+          listKey(byFlow, byStatus),
+          db.prepare(
+            `SELECT ${COLUMNS} FROM executions WHERE ${where.join(' AND ')} ${NEWEST_FIRST} LIMIT :limit`,
+          ),
+        );
+      }
+    }
+    this.#list = list;
+    this.#deleteOld = db.prepare(
+      `DELETE FROM executions
+       WHERE started_ms < :cutoffMs
+         OR rowid IN (SELECT rowid FROM executions ${NEWEST_FIRST} LIMIT -1 OFFSET :keep)`,
+    );
+  }
+
+  /** Records a fired step as pending; fails when an execution with that id is recorded already. */
+  record(execution: NewExecution): void {
+    const inserted = this.#insert.run({
+      id: execution.id,
+      correlationId: execution.correlationId,
+      flowName: execution.flowName,
+      flowVersion: execution.flowVersion,
+      stepId: execution.stepId,
+      triggerEvent: toJson(execution.triggerEvent, 'the trigger event'),
+      command: toJson(execution.command, 'the command'),
+      startedAt: execution.startedAt,
+      startedMs: epochMs(execution.startedAt, 'startedAt'),
+    });
+    if (changes(inserted) === 0) throw new Error(`Execution ${execution.id} is recorded already`);
+  }
+
+  complete(
+    commandId: string,
+    result: Envelope,
+    status: 'succeeded' | 'failed',
+    error?: string,
+  ): Execution | undefined {
+    const now = this.#now();
+    const row = this.#complete.get({
+      id: commandId,
+      status,
+      resultEvent: toJson(result, 'the result event'),
+      error: error ?? null,
+      finishedAt: now.toISOString(),
+      finishedMs: now.getTime(),
+    });
+    return row === undefined ? undefined : toExecution(row);
+  }
+
+  /** Oldest first. */
+  timeOutPending(timeoutMs: number, now: Date): Execution[] {
+    if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
+      throw new RangeError(`timeoutMs must be a finite number of 0 or more, not ${timeoutMs}`);
+    }
+    const rows = this.#timeOut.all({
+      error: `no result within ${timeoutMs / 1000} s`,
+      finishedAt: now.toISOString(),
+      finishedMs: now.getTime(),
+      cutoffMs: now.getTime() - timeoutMs,
+    });
+    // RETURNING gives rows in no promised order.
+    rows.sort(
+      (a, b) =>
+        integer(a, 'started_ms') - integer(b, 'started_ms') || integer(a, 'rowid') - integer(b, 'rowid'),
+    );
+    return rows.map(toExecution);
+  }
+
+  get(id: string): Execution | undefined {
+    const row = this.#get.get(id);
+    return row === undefined ? undefined : toExecution(row);
+  }
+
+  /** Newest first. */
+  list(filter: ExecutionFilter): Execution[] {
+    const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError(`limit must be a whole number of 0 or more, not ${limit}`);
+    }
+    const sinceMs = filter.since === undefined ? Number.MIN_SAFE_INTEGER : filter.since.getTime();
+    if (Number.isNaN(sinceMs)) throw new RangeError('since is an invalid Date');
+    const byFlow = filter.flow !== undefined;
+    const byStatus = filter.status !== undefined;
+    const statement = this.#list.get(listKey(byFlow, byStatus)) as StatementSync;
+    const parameters: Record<string, string | number> = { sinceMs, limit };
+    if (filter.flow !== undefined) parameters.flow = filter.flow;
+    if (filter.status !== undefined) parameters.status = filter.status;
+    return statement.all(parameters).map(toExecution);
+  }
+
+  /** Oldest first. */
+  ofInstance(correlationId: string): Execution[] {
+    return this.#ofInstance.all(correlationId).map(toExecution);
+  }
+
+  /** Deletes executions started before `cutoffMs` and those beyond the newest `keep`; returns how many. */
+  deleteOld(cutoffMs: number, keep: number): number {
+    return changes(this.#deleteOld.run({ cutoffMs, keep }));
+  }
+}
+
+function listKey(byFlow: boolean, byStatus: boolean): string {
+  return `${byFlow ? 'flow' : ''}/${byStatus ? 'status' : ''}`;
+}
+
+function toExecution(row: Row): Execution {
+  const execution: Execution = {
+    id: text(row, 'id'),
+    correlationId: text(row, 'correlation_id'),
+    flowName: text(row, 'flow_name'),
+    flowVersion: text(row, 'flow_version'),
+    stepId: text(row, 'step_id'),
+    triggerEvent: json<Envelope>(row, 'trigger_event'),
+    command: json<Envelope>(row, 'command'),
+    status: text(row, 'status') as ExecutionStatus,
+    startedAt: text(row, 'started_at'),
+  };
+  // Absent rather than undefined, so that an execution compares equal to what was recorded.
+  const resultEvent = optionalJson<Envelope>(row, 'result_event');
+  if (resultEvent !== undefined) execution.resultEvent = resultEvent;
+  const error = optionalText(row, 'error');
+  if (error !== undefined) execution.error = error;
+  const finishedAt = optionalText(row, 'finished_at');
+  if (finishedAt !== undefined) execution.finishedAt = finishedAt;
+  const durationMs = optionalInteger(row, 'duration_ms');
+  if (durationMs !== undefined) execution.durationMs = durationMs;
+  return execution;
+}
