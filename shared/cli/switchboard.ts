@@ -1,11 +1,24 @@
 #!/usr/bin/env node
 import { type CliCommand, type CliIo, EXIT, runCommand } from './cli-support.ts';
 import { allCommand } from './commands/all.ts';
+import { datastoreCommand } from './commands/datastore.ts';
+import { engineCommand } from './commands/engine.ts';
+import { executionsCommand } from './commands/executions.ts';
+import { flowsCommand } from './commands/flows.ts';
 import { packCommand } from './commands/pack.ts';
 import { sendCommand } from './commands/send.ts';
 import { tailCommand } from './commands/tail.ts';
 
-const COMMANDS: CliCommand[] = [allCommand(), packCommand(), sendCommand, tailCommand];
+const COMMANDS: CliCommand[] = [
+  allCommand(),
+  packCommand(),
+  engineCommand,
+  sendCommand,
+  tailCommand,
+  flowsCommand,
+  executionsCommand,
+  datastoreCommand,
+];
 
 const USAGE = `Usage: switchboard <command> [options]
 
@@ -13,7 +26,7 @@ Switchboard connects chat and CI systems through RabbitMQ: packs own one outside
 flows turn events into commands. See README.md and docs/protocol.md.
 
 Commands:
-${COMMANDS.map((command) => `  ${command.name.padEnd(6)} ${command.summary}`).join('\n')}
+${COMMANDS.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`).join('\n')}
 
 Run \`switchboard <command> --help\` for its options and settings.
 Exit status: 0 ok; 1 failure; 2 send --wait got no result; 64 wrong arguments;

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../../engine/engine-config.ts';
+import { startEngine } from '../../../engine/start-engine.ts';
 import { PACK_CATALOG, type PackEntry } from '../../../packs/catalog.ts';
 import { parseConfig } from '../../config.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -23,9 +26,10 @@ export function allCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCom
   return {
     name: 'all',
     summary: 'run every configured pack in one process (what `npm start` runs)',
-    help: `Usage: switchboard all [--health-port PORT]
+    help: `Usage: switchboard all [--flows DIR] [--data-dir DIR] [--health-port PORT]
 
-Runs every pack whose settings are present in the environment, in one process. Without AMQP_URL they
+Runs the flow engine (when the flows directory exists) and every pack whose settings are present in
+the environment, in one process. Without AMQP_URL they
 talk over an in-memory bus inside the process (nothing else can reach it); with AMQP_URL they use
 RabbitMQ, exactly as separate \`switchboard pack\` processes would. Packs that are not configured are
 listed at start with the variables that configure them. Stops cleanly on SIGTERM or SIGINT.
@@ -35,11 +39,17 @@ ${settings || '  (none yet)'}
 
 ${COMMON_SETTINGS_HELP}
 ${RUNTIME_SETTINGS_HELP}
+${ENGINE_SETTINGS_HELP}
 `,
     async run(argv, io) {
       const { values, positionals } = parseCommandLine(
         argv,
-        { 'health-port': { type: 'string' }, 'log-level': { type: 'string' } },
+        {
+          flows: { type: 'string' },
+          'data-dir': { type: 'string' },
+          'health-port': { type: 'string' },
+          'log-level': { type: 'string' },
+        },
         true,
       );
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -47,6 +57,7 @@ ${RUNTIME_SETTINGS_HELP}
         healthPort: values['health-port'],
         logLevel: values['log-level'],
       });
+      const engineConfig = parseEngineConfig(io.env, { flows: values.flows, dataDir: values['data-dir'] });
       const logger = createLogger({ level: config.logLevel, name: 'switchboard' });
       const configured = catalog.filter((entry) => entry.isConfigured(io.env));
       for (const entry of catalog.filter((candidate) => !configured.includes(candidate))) {
@@ -58,8 +69,15 @@ ${RUNTIME_SETTINGS_HELP}
       if (configured.length === 0) {
         logger.warn(
           catalog.length === 0
-            ? 'this build has no packs yet, so there is nothing to run; see `switchboard --help`'
+            ? 'this build has no packs yet; see `switchboard --help`'
             : 'no pack is configured; see `switchboard all --help` for the settings of each',
+        );
+      }
+      const runEngine = existsSync(engineConfig.flowsDir);
+      if (!runEngine) {
+        logger.warn(
+          { dir: engineConfig.flowsDir },
+          'no flows directory, so the flow engine does not run (set --flows)',
         );
       }
       const packs = await Promise.all(configured.map((entry) => entry.load(io.env)));
@@ -70,6 +88,7 @@ ${RUNTIME_SETTINGS_HELP}
         memoryBus: !config.amqpUrlSet,
         start: async (parts) => {
           const services: Service[] = [];
+          if (runEngine) services.push(await startEngine(parts, engineConfig));
           for (const pack of packs) services.push(await startPack(pack, parts));
           return services;
         },

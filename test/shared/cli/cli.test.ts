@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
 import { packQueueName } from '../../../shared/bus/topology.ts';
@@ -8,7 +11,7 @@ import { CLI, runCli, spawnNode } from '../../support/processes.ts';
 import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 
 describe('switchboard --help', () => {
-  for (const command of ['all', 'pack', 'send', 'tail']) {
+  for (const command of ['all', 'pack', 'engine', 'send', 'tail']) {
     test(`switchboard ${command} --help explains usage, options and settings`, async () => {
       const { code, stdout } = await runCli([command, '--help']);
       assert.equal(code, 0);
@@ -141,12 +144,15 @@ describe('switchboard send and tail', () => {
 describe('switchboard all (npm start)', () => {
   test('with no configuration it starts on the in-memory bus, stays up, says what is missing, and stops on SIGTERM', async () => {
     const { AMQP_URL: _unused, ...withoutBroker } = process.env;
-    const all = spawnNode(CLI, ['all'], withoutBroker);
+    const dataDir = await mkdtemp(join(tmpdir(), 'sb-all-'));
+    const all = spawnNode(CLI, ['all'], { ...withoutBroker, SWITCHBOARD_DATA_DIR: dataDir });
     await all.waitForOutput(/in-memory bus/);
     await all.waitForOutput(/no packs yet|not configured/);
+    await all.waitForOutput(/"msg":"engine started"/);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(all.child.exitCode, null, 'still running');
     all.child.kill('SIGTERM');
     assert.equal(await all.exit, 0);
+    await rm(dataDir, { recursive: true });
   });
 });

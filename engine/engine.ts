@@ -1,0 +1,233 @@
+import type { Logger } from 'pino';
+import type { Bus, Consumption } from '../shared/bus/bus.ts';
+import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../shared/bus/topology.ts';
+import { createEnvelope, type Envelope } from '../shared/envelope.ts';
+import { deterministicId } from './deterministic-id.ts';
+import type { EngineMetrics } from './engine-metrics.ts';
+import type { LoadedFlow } from './flow.ts';
+import { continuationSteps, FlowIndex, type IndexedStep } from './flow-index.ts';
+import type { EngineStore, Execution } from './state/engine-store.ts';
+import { evaluateStep } from './step-evaluator.ts';
+import type { TemplateEngine } from './templates/template-engine.ts';
+
+/** The durable queue the engine consumes; every engine instance shares it. */
+export const ENGINE_QUEUE = 'switchboard.engine';
+
+export interface FlowEngineOptions {
+  bus: Bus;
+  store: EngineStore;
+  templates: TemplateEngine;
+  logger: Logger;
+  metrics: EngineMetrics;
+  /** Events evaluated at once. */
+  prefetch: number;
+  /** A command with no result after this long is marked timed_out. */
+  executionTimeoutMs: number;
+  /** Executions kept: at most this old, and at most this many. */
+  retention: { maxAgeMs: number; maxCount: number };
+}
+
+/**
+ * Matches every event on the bus against the flows and publishes the commands their steps describe,
+ * continuing instances with the result events of their commands (Flyte's semantics, docs/engine.md).
+ */
+export class FlowEngine {
+  readonly #options: FlowEngineOptions;
+  #index = new FlowIndex([]);
+  #consumption: Consumption | undefined;
+  #housekeeping: NodeJS.Timeout | undefined;
+  #running = false;
+
+  constructor(options: FlowEngineOptions) {
+    this.#options = options;
+  }
+
+  get ready(): boolean {
+    return this.#running && this.#options.bus.isConnected();
+  }
+
+  /** Replaces the flows new instances start from; running instances keep the version they started with. */
+  setFlows(flows: readonly LoadedFlow[]): void {
+    this.#index = new FlowIndex(flows);
+  }
+
+  async start(): Promise<void> {
+    const { bus, prefetch } = this.#options;
+    this.#consumption = await bus.consume(
+      {
+        name: ENGINE_QUEUE,
+        durability: 'pack',
+        bindings: [{ exchange: EVENTS_EXCHANGE, pattern: '#' }],
+        kind: 'event',
+        prefetch,
+      },
+      async ({ envelope }) => this.handleEvent(envelope),
+    );
+    const sweepEveryMs = Math.max(200, Math.min(10_000, this.#options.executionTimeoutMs / 4));
+    this.#housekeeping = setInterval(() => this.#sweep(), sweepEveryMs);
+    this.#running = true;
+  }
+
+  async stop(_options?: { graceMs: number; reason?: string }): Promise<void> {
+    this.#running = false;
+    clearInterval(this.#housekeeping);
+    await this.#consumption?.stop();
+  }
+
+  /** Evaluates one event: continues the instance it is a result for, and starts the instances it triggers. */
+  async handleEvent(event: Envelope): Promise<void> {
+    this.#options.metrics.events.inc({ pack: event.pack, event: event.name });
+    if (event.causationId) await this.#continueInstance(event);
+    for (const entry of this.#index.entryStepsFor(event.pack, event.name)) {
+      const correlationId = deterministicId('instance', event.id, entry.loaded.flow.name, entry.stepId);
+      await this.#fire(entry, event, correlationId, {}, true);
+    }
+  }
+
+  async #continueInstance(result: Envelope): Promise<void> {
+    const { store } = this.#options;
+    const commandId = result.causationId as string;
+    const failed = isFailure(result);
+    const completed = store.completeExecution(
+      commandId,
+      result,
+      failed ? 'failed' : 'succeeded',
+      failed ? errorOf(result) : undefined,
+    );
+    // A result seen again (redelivered) still continues its instance: the steps it fired are claimed, so
+    // only a command lost to a crash is published again.
+    const execution = completed ?? store.getExecution(commandId);
+    if (!execution) return;
+    if (completed) {
+      this.#options.metrics.executionsFinished.inc({ flow: execution.flowName, status: completed.status });
+    }
+    const instance = store.getInstance(execution.correlationId);
+    if (!instance) return;
+    const loaded: LoadedFlow = { flow: instance.flow, file: '', version: instance.flowVersion };
+    for (const next of continuationSteps(loaded, execution.stepId)) {
+      await this.#fire(next, result, instance.correlationId, instance.context, false);
+    }
+  }
+
+  async #fire(
+    entry: IndexedStep,
+    event: Envelope,
+    correlationId: string,
+    parentContext: Record<string, unknown>,
+    startsInstance: boolean,
+  ): Promise<void> {
+    const { store, templates, logger, metrics } = this.#options;
+    const flowName = entry.loaded.flow.name;
+    const outcome = await evaluateStep(entry.step, event, parentContext, templates);
+    if (!outcome.fired) {
+      const log = {
+        flow: flowName,
+        step: entry.stepId,
+        eventId: event.id,
+        stage: outcome.stage,
+        reason: outcome.reason,
+      };
+      if (outcome.stage === 'error') {
+        metrics.stepErrors.inc({ flow: flowName, step: entry.stepId });
+        logger.warn(log, 'a step failed to render and was skipped');
+      } else {
+        logger.debug(log, 'step not fired');
+      }
+      return;
+    }
+    if (startsInstance && !store.getInstance(correlationId)) {
+      store.createInstance({
+        correlationId,
+        flowName,
+        flowVersion: entry.loaded.version,
+        flow: entry.loaded.flow,
+        context: {},
+        stepsDone: [],
+      });
+    }
+    const commandId = deterministicId('command', correlationId, entry.stepId);
+    if (!store.claimStep(correlationId, entry.stepId, outcome.context)) {
+      // Fired before: the event was redelivered. Publish again only what has no result yet; the pack
+      // answers a command id it has seen from its record.
+      const earlier = store.getExecution(commandId);
+      if (earlier?.status === 'pending') await this.#publish(earlier.command);
+      return;
+    }
+    const command = createEnvelope({
+      id: commandId,
+      kind: 'command',
+      pack: outcome.command.pack,
+      name: outcome.command.name,
+      payload: outcome.command.payload,
+      labels: outcome.command.labels,
+      correlationId,
+      causationId: event.id,
+    });
+    store.recordExecution({
+      id: commandId,
+      correlationId,
+      flowName,
+      flowVersion: entry.loaded.version,
+      stepId: entry.stepId,
+      triggerEvent: event,
+      command,
+      startedAt: new Date().toISOString(),
+    });
+    await this.#publish(command);
+    metrics.stepsFired.inc({ flow: flowName, step: entry.stepId });
+    logger.info(
+      {
+        flow: flowName,
+        step: entry.stepId,
+        correlationId,
+        command: `${command.pack}.${command.name}`,
+        eventId: event.id,
+      },
+      'step fired',
+    );
+  }
+
+  #publish(command: Envelope): Promise<void> {
+    return this.#options.bus.publish(
+      { exchange: COMMANDS_EXCHANGE, routingKey: routingKey(command.pack, command.name) },
+      command,
+    );
+  }
+
+  #sweep(): void {
+    const { store, logger, metrics, retention, executionTimeoutMs } = this.#options;
+    try {
+      for (const execution of store.timeOutPending(executionTimeoutMs)) {
+        metrics.executionsFinished.inc({ flow: execution.flowName, status: 'timed_out' });
+        logger.warn(timedOutLog(execution, executionTimeoutMs), 'no result for a command');
+      }
+      store.prune({ maxAgeMs: retention.maxAgeMs, maxCount: retention.maxCount });
+    } catch (error) {
+      logger.error({ reason: (error as Error).message }, 'engine housekeeping failed');
+    }
+  }
+}
+
+/** Failure events carry an errorCode (docs/protocol.md); Flyte's packs signalled failure with FATAL. */
+function isFailure(event: Envelope): boolean {
+  const payload = event.payload as Record<string, unknown> | null;
+  return (
+    event.name === 'FATAL' || (typeof payload === 'object' && payload !== null && 'errorCode' in payload)
+  );
+}
+
+function errorOf(event: Envelope): string {
+  const payload = event.payload as Record<string, unknown> | null;
+  const error = typeof payload === 'object' && payload !== null ? payload.error : undefined;
+  return typeof error === 'string' ? error : `${event.pack}.${event.name}`;
+}
+
+function timedOutLog(execution: Execution, timeoutMs: number) {
+  return {
+    flow: execution.flowName,
+    step: execution.stepId,
+    correlationId: execution.correlationId,
+    command: `${execution.command.pack}.${execution.command.name}`,
+    timeoutSeconds: timeoutMs / 1000,
+  };
+}

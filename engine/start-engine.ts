@@ -1,0 +1,56 @@
+import type { ProcessParts, Service } from '../shared/runtime/process.ts';
+import { FlowEngine } from './engine.ts';
+import type { EngineConfig } from './engine-config.ts';
+import { EngineMetrics } from './engine-metrics.ts';
+import { checkFlowTemplates } from './flow-templates.ts';
+import { FlowDirectory } from './flows/flow-directory.ts';
+import { EngineStore } from './state/engine-store.ts';
+import { TemplateEngine } from './templates/template-engine.ts';
+
+/** Builds the engine's parts, loads and watches the flows, and starts consuming events. */
+export async function startEngine(parts: ProcessParts, config: EngineConfig): Promise<Service> {
+  const logger = parts.logger.child({ component: 'engine' });
+  const store = EngineStore.open(config.dataDir);
+  const templates = new TemplateEngine({ datastore: (key) => store.datastoreGet(key) });
+  const engine = new FlowEngine({
+    bus: parts.bus,
+    store,
+    templates,
+    logger,
+    metrics: new EngineMetrics(parts.metrics.registry),
+    prefetch: config.prefetch,
+    executionTimeoutMs: config.executionTimeoutMs,
+    retention: { maxAgeMs: config.retentionMaxAgeMs, maxCount: config.retentionMaxCount },
+  });
+  const flows = await FlowDirectory.open({
+    dir: config.flowsDir,
+    validate: (flow, file) => checkFlowTemplates(flow, file, templates),
+    onChange: (loaded) => {
+      engine.setFlows(loaded);
+      logger.info({ flows: loaded.map((flow) => `${flow.flow.name}@${flow.version}`) }, 'flows reloaded');
+    },
+    onProblems: (problems) => {
+      for (const problem of problems)
+        logger.error(
+          problem,
+          'a flow file has a problem and is not in force (a previous good version of it stays)',
+        );
+    },
+  });
+  engine.setFlows(flows.flows());
+  await engine.start();
+  logger.info(
+    { dir: config.flowsDir, flows: flows.flows().map((flow) => flow.flow.name), dataDir: config.dataDir },
+    'engine started',
+  );
+  return {
+    get ready() {
+      return engine.ready;
+    },
+    async stop() {
+      await engine.stop();
+      await flows.close();
+      store.close();
+    },
+  };
+}

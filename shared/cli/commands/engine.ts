@@ -1,0 +1,52 @@
+import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../../engine/engine-config.ts';
+import { startEngine } from '../../../engine/start-engine.ts';
+import { parseConfig } from '../../config.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { runUntilSignalled } from '../../runtime/process.ts';
+import { type CliCommand, COMMON_SETTINGS_HELP, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
+
+export const engineCommand: CliCommand = {
+  name: 'engine',
+  summary: 'run the flow engine: events in, the commands of matching flow steps out',
+  help: `Usage: switchboard engine [--flows DIR] [--data-dir DIR] [--health-port PORT]
+
+Consumes every event on RabbitMQ (queue switchboard.engine), matches it against the flows in the flows
+directory, and publishes the commands of the steps that fire. Result events continue their flow
+instance (steps with dependsOn). The directory is watched: edits take effect without a restart, and a
+file that does not validate is reported while its previous version stays in force.
+Instances, the datastore and the execution history live in the data directory (SQLite).
+Stops cleanly on SIGTERM or SIGINT.
+
+Options:
+  --flows DIR          flows directory (overrides SWITCHBOARD_FLOWS_DIR; default ./flows)
+  --data-dir DIR       state directory (overrides SWITCHBOARD_DATA_DIR; default ./.switchboard)
+  --health-port PORT   overrides HEALTH_PORT
+  --log-level LEVEL    overrides LOG_LEVEL
+
+${COMMON_SETTINGS_HELP}
+${ENGINE_SETTINGS_HELP}
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandLine(
+      argv,
+      {
+        flows: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'health-port': { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+      true,
+    );
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const config = parseConfig(io.env, { healthPort: values['health-port'], logLevel: values['log-level'] });
+    const engineConfig = parseEngineConfig(io.env, { flows: values.flows, dataDir: values['data-dir'] });
+    const logger = createLogger({ level: config.logLevel, name: 'switchboard-engine' });
+    const code = await runUntilSignalled({
+      name: 'switchboard engine',
+      config,
+      logger,
+      start: async (parts) => [await startEngine(parts, engineConfig)],
+    });
+    return code === 0 ? EXIT.ok : EXIT.failure;
+  },
+};

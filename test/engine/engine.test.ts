@@ -1,0 +1,295 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, test } from 'node:test';
+import { FlowEngine } from '../../engine/engine.ts';
+import { EngineMetrics } from '../../engine/engine-metrics.ts';
+import type { Flow, LoadedFlow } from '../../engine/flow.ts';
+import { EngineStore } from '../../engine/state/engine-store.ts';
+import { TemplateEngine } from '../../engine/templates/template-engine.ts';
+import type { Bus } from '../../shared/bus/bus.ts';
+import { MemoryBus } from '../../shared/bus/memory-bus.ts';
+import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
+import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
+import { Metrics } from '../../shared/observability/metrics.ts';
+import { EventCollector, testLogger, uniquePackName } from '../support/bus.ts';
+import { FakeOutsideSystem, startTestPack } from '../support/test-pack.ts';
+
+/** Collects the commands published on the bus for the packs matching `pattern`. */
+async function collectCommands(bus: Bus, pattern: string) {
+  const commands: Envelope[] = [];
+  await bus.consume(
+    {
+      durability: 'private',
+      bindings: [{ exchange: COMMANDS_EXCHANGE, pattern }],
+      kind: 'command',
+      prefetch: 100,
+    },
+    async ({ envelope }) => {
+      commands.push(envelope);
+    },
+  );
+  return commands;
+}
+
+async function eventually<T>(read: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function startEngine(bus: Bus, store: EngineStore, flows: LoadedFlow[], executionTimeoutMs = 60_000) {
+  const engine = new FlowEngine({
+    bus,
+    store,
+    templates: new TemplateEngine({ datastore: (key) => store.datastoreGet(key) }),
+    logger: testLogger,
+    metrics: new EngineMetrics(new Metrics().registry),
+    prefetch: 50,
+    executionTimeoutMs,
+    retention: { maxAgeMs: 86_400_000, maxCount: 1000 },
+  });
+  engine.setFlows(flows);
+  return engine;
+}
+
+const loaded = (flow: Flow, version = 'v1'): LoadedFlow => ({ flow, file: `${flow.name}.json`, version });
+
+const publishEvent = (bus: Bus, event: Envelope) =>
+  bus.publish({ exchange: EVENTS_EXCHANGE, routingKey: routingKey(event.pack, event.name) }, event);
+
+describe('the flow engine', () => {
+  test('the shipped echo flow answers "echo hello world" with the mention and the quote', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const echo = JSON.parse(
+      await readFile(new URL('../../flows/echo.json', import.meta.url), 'utf8'),
+    ) as Flow;
+    const engine = startEngine(bus, store, [loaded(echo)]);
+    await engine.start();
+    const commands = await collectCommands(bus, 'slack.*');
+    const event = createEnvelope({
+      kind: 'event',
+      pack: 'slack',
+      name: 'ReceivedMessage',
+      payload: { channelId: 'C1', user: { id: 'U1' }, message: 'echo hello world' },
+    });
+    await publishEvent(bus, event);
+    const [command] = await eventually(
+      () => (commands.length ? commands : undefined),
+      'the SendMessage command',
+    );
+    assert.equal(command?.name, 'SendMessage');
+    assert.equal(command?.pack, 'slack');
+    assert.deepEqual(command?.payload, { channelId: 'C1', message: '<@U1>, you said:\n>>> hello world' });
+    assert.equal(command?.causationId, event.id);
+    const [execution] = store.executionsOf(command?.correlationId as string);
+    assert.equal(execution?.status, 'pending');
+    assert.equal(execution?.flowName, 'echo');
+    // Not an echo: nothing fires.
+    await publishEvent(
+      bus,
+      createEnvelope({
+        kind: 'event',
+        pack: 'slack',
+        name: 'ReceivedMessage',
+        payload: { channelId: 'C1', user: { id: 'U1' }, message: 'hello' },
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(commands.length, 1);
+    await engine.stop();
+    store.close();
+    await bus.close();
+  });
+
+  test('a multi-step instance follows dependsOn, with its accumulated context, and the failure branch', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const pack = uniquePackName('flow');
+    const outside = new FakeOutsideSystem();
+    const runtime = await startTestPack(bus, { name: pack, outside });
+    const flow: Flow = {
+      name: 'chain',
+      steps: [
+        {
+          id: 'first',
+          event: { packName: 'Trigger', name: 'Go' },
+          context: { Who: '{{ Event.Payload.who }}' },
+          command: {
+            packName: pack,
+            name: 'Post',
+            input: { channelId: 'C1', message: 'first for {{ Context.Who }}' },
+          },
+        },
+        {
+          id: 'second',
+          dependsOn: ['first'],
+          event: { packName: pack, name: 'Posted' },
+          context: { Ts: '{{ Event.Payload.timestamp }}' },
+          command: {
+            packName: pack,
+            name: 'Post',
+            input: { channelId: 'C1', message: 'second for {{ Context.Who }} after {{ Context.Ts }}' },
+          },
+        },
+        {
+          id: 'broken',
+          dependsOn: ['second'],
+          event: { packName: pack, name: 'Posted' },
+          command: { packName: pack, name: 'Broken', input: {} },
+        },
+        {
+          id: 'on_failure',
+          dependsOn: ['broken'],
+          event: { packName: pack, name: 'BrokenFailed' },
+          command: {
+            packName: pack,
+            name: 'Post',
+            input: { channelId: 'C1', message: 'it failed: {{ Event.Payload.errorCode }}' },
+          },
+        },
+        {
+          id: 'never',
+          dependsOn: ['broken'],
+          event: { packName: pack, name: 'BrokenSucceeded' },
+          command: { packName: pack, name: 'Post', input: { channelId: 'C1', message: 'impossible' } },
+        },
+      ],
+    };
+    const engine = startEngine(bus, store, [loaded(flow)]);
+    await engine.start();
+    await publishEvent(
+      bus,
+      createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: { who: 'ops' } }),
+    );
+    await eventually(() => (outside.posts.length >= 3 ? true : undefined), 'three posts');
+    assert.deepEqual(
+      outside.posts.map((post) => post.message),
+      ['first for ops', 'second for ops after 1', 'it failed: not_found'],
+    );
+    const correlationId = store.listExecutions({ flow: 'chain' })[0]?.correlationId as string;
+    const steps = await eventually(() => {
+      const executions = store.executionsOf(correlationId);
+      return executions.every((execution) => execution.status !== 'pending') && executions.length === 4
+        ? executions
+        : undefined;
+    }, 'four finished executions');
+    assert.deepEqual(
+      steps.map((execution) => [execution.stepId, execution.status]),
+      [
+        ['first', 'succeeded'],
+        ['second', 'succeeded'],
+        ['broken', 'failed'],
+        ['on_failure', 'succeeded'],
+      ],
+    );
+    assert.equal(steps[2]?.error, 'channel C404 does not exist');
+    await engine.stop();
+    await runtime.stop({ graceMs: 1000 });
+    store.close();
+    await bus.close();
+  });
+
+  test('an event handled twice (redelivered) does not run its command twice', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const pack = uniquePackName('twice');
+    const outside = new FakeOutsideSystem();
+    const runtime = await startTestPack(bus, { name: pack, outside });
+    const events = await EventCollector.start(bus, `${pack}.Posted`);
+    const flow: Flow = {
+      name: 'once',
+      steps: [
+        {
+          event: { packName: 'trigger', name: 'Go' },
+          command: { packName: pack, name: 'Post', input: { channelId: 'C', message: 'once' } },
+        },
+      ],
+    };
+    const engine = startEngine(bus, store, [loaded(flow)]);
+    const event = createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} });
+    await engine.handleEvent(event);
+    await engine.handleEvent(event);
+    await events.waitFor(() => true, 2);
+    assert.equal(outside.posts.length, 1, 'the pack ran it once');
+    assert.equal(store.listExecutions({ flow: 'once' }).length, 1, 'one execution');
+    await runtime.stop({ graceMs: 1000 });
+    await events.stop();
+    store.close();
+    await bus.close();
+  });
+
+  test('a command without a result is marked timed_out', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const flow: Flow = {
+      name: 'nobody',
+      steps: [
+        {
+          event: { packName: 'trigger', name: 'Go' },
+          command: { packName: 'absent', name: 'Do', input: {} },
+        },
+      ],
+    };
+    const engine = startEngine(bus, store, [loaded(flow)], 300);
+    await engine.start();
+    await publishEvent(bus, createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
+    const [execution] = await eventually(() => {
+      const found = store.listExecutions({ flow: 'nobody', status: 'timed_out' });
+      return found.length ? found : undefined;
+    }, 'a timed-out execution');
+    assert.match(String(execution?.error), /no result within/);
+    await engine.stop();
+    store.close();
+    await bus.close();
+  });
+
+  test('running instances keep the flow version they started with; new ones use the new version', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const pack = uniquePackName('version');
+    const outside = new FakeOutsideSystem();
+    const flowV = (text: string): Flow => ({
+      name: 'versioned',
+      steps: [
+        {
+          id: 'a',
+          event: { packName: 'trigger', name: 'Go' },
+          command: { packName: pack, name: 'Slow', input: { ms: 200 } },
+        },
+        {
+          id: 'b',
+          dependsOn: ['a'],
+          event: { packName: pack, name: 'SlowDone' },
+          command: { packName: pack, name: 'Post', input: { channelId: 'C', message: text } },
+        },
+      ],
+    });
+    const runtime = await startTestPack(bus, { name: pack, outside });
+    const engine = startEngine(bus, store, [loaded(flowV('from v1'), 'v1')]);
+    await engine.start();
+    await publishEvent(bus, createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    engine.setFlows([loaded(flowV('from v2'), 'v2')]);
+    await publishEvent(bus, createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
+    await eventually(
+      () => (outside.posts.filter((post) => post.channelId === 'C').length >= 2 ? true : undefined),
+      'two posts',
+    );
+    assert.deepEqual(
+      outside.posts
+        .filter((post) => post.channelId === 'C')
+        .map((post) => post.message)
+        .sort(),
+      ['from v1', 'from v2'],
+    );
+    await engine.stop();
+    await runtime.stop({ graceMs: 1000 });
+    store.close();
+    await bus.close();
+  });
+});
