@@ -5,10 +5,10 @@ import { createEnvelope, type Envelope } from '../shared/envelope.ts';
 import { deterministicId } from './deterministic-id.ts';
 import type { EngineMetrics } from './engine-metrics.ts';
 import type { LoadedFlow } from './flow.ts';
-import { continuationSteps, FlowIndex, type IndexedStep } from './flow-index.ts';
+import { busPackName, continuationSteps, FlowIndex, type IndexedStep } from './flow-index.ts';
 import type { EngineStore, Execution } from './state/engine-store.ts';
 import { evaluateStep } from './step-evaluator.ts';
-import type { TemplateEngine } from './templates/template-engine.ts';
+import { parseFlyteBool, type TemplateEngine } from './templates/template-engine.ts';
 
 /** The durable queue the engine consumes; every engine instance shares it. */
 export const ENGINE_QUEUE = 'switchboard.engine';
@@ -130,6 +130,13 @@ export class FlowEngine {
       if (outcome.stage === 'error') {
         metrics.stepErrors.inc({ flow: flowName, step: entry.stepId });
         logger.warn(log, 'a step failed to render and was skipped');
+        this.#recordRenderFailure(entry, event, correlationId, outcome.reason);
+      } else if (
+        outcome.stage === 'criteria' &&
+        parseFlyteBool((outcome.criteriaOutput ?? '').trim()) === undefined
+      ) {
+        // Criteria that render neither true nor false are a mistake in the flow, not a "no": say so.
+        logger.warn(log, 'criteria output is not a boolean; step skipped');
       } else {
         logger.debug(log, 'step not fired');
       }
@@ -185,6 +192,38 @@ export class FlowEngine {
       },
       'step fired',
     );
+  }
+
+  /** A step whose templates failed is recorded as a failed execution, so `switchboard executions` shows it. */
+  #recordRenderFailure(entry: IndexedStep, event: Envelope, correlationId: string, reason: string): void {
+    const { store, logger } = this.#options;
+    const id = deterministicId('command', correlationId, entry.stepId);
+    if (store.getExecution(id)) return;
+    try {
+      store.recordFailedExecution(
+        {
+          id,
+          correlationId,
+          flowName: entry.loaded.flow.name,
+          flowVersion: entry.loaded.version,
+          stepId: entry.stepId,
+          triggerEvent: event,
+          command: createEnvelope({
+            id,
+            kind: 'command',
+            pack: busPackName(entry.step.command.packName),
+            name: entry.step.command.name,
+            payload: null,
+            correlationId,
+            causationId: event.id,
+          }),
+          startedAt: new Date().toISOString(),
+        },
+        `a template failed: ${reason}`,
+      );
+    } catch (error) {
+      logger.error({ reason: (error as Error).message }, 'could not record a failed step');
+    }
   }
 
   #publish(command: Envelope): Promise<void> {

@@ -97,6 +97,14 @@ export class EngineStore {
     this.#executions.record(execution);
   }
 
+  /** Records a step that fired but could not produce its command (a template failed), as failed. Atomic. */
+  recordFailedExecution(execution: NewExecution, error: string): void {
+    inTransaction(this.#db, () => {
+      this.#executions.record(execution);
+      this.#executions.fail(execution.id, error);
+    });
+  }
+
   /**
    * Completes the pending execution whose command id is `commandId` (= the result event's
    * causationId); returns it, or undefined when there is none pending (unknown, or already

@@ -65,6 +65,7 @@ export class Executions {
   readonly #insert: StatementSync;
   readonly #complete: StatementSync;
   readonly #timeOut: StatementSync;
+  readonly #fail: StatementSync;
   readonly #get: StatementSync;
   readonly #ofInstance: StatementSync;
   /** One statement per combination of filters, so that each can use its index. */
@@ -86,6 +87,12 @@ export class Executions {
          finished_at = :finishedAt, duration_ms = MAX(0, :finishedMs - started_ms)
        WHERE id = :id AND status = 'pending'
        RETURNING ${COLUMNS}`,
+    );
+    this.#fail = db.prepare(
+      `UPDATE executions
+       SET status = 'failed', error = :error, finished_at = :finishedAt,
+         duration_ms = MAX(0, :finishedMs - started_ms)
+       WHERE id = :id AND status = 'pending'`,
     );
     this.#timeOut = db.prepare(
       `UPDATE executions
@@ -134,6 +141,12 @@ export class Executions {
       startedMs: epochMs(execution.startedAt, 'startedAt'),
     });
     if (changes(inserted) === 0) throw new Error(`Execution ${execution.id} is recorded already`);
+  }
+
+  /** Marks a pending execution failed without a result (its step could not be rendered). */
+  fail(id: string, error: string): void {
+    const finished = this.#now();
+    this.#fail.run({ id, error, finishedAt: finished.toISOString(), finishedMs: finished.getTime() });
   }
 
   complete(

@@ -223,6 +223,38 @@ describe('the flow engine', () => {
     await bus.close();
   });
 
+  test('a step whose template fails is recorded as failed, and the engine goes on', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const flow: Flow = {
+      name: 'fragile',
+      steps: [
+        {
+          event: { packName: 'trigger', name: 'Go' },
+          command: {
+            packName: 'target',
+            name: 'Do',
+            input: { parsed: '{{ Event.Payload.json | unmarshalJson }}' },
+          },
+        },
+      ],
+    };
+    const engine = startEngine(bus, store, [loaded(flow)]);
+    const commands = await collectCommands(bus, 'target.*');
+    await engine.handleEvent(
+      createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: { json: '{not json' } }),
+    );
+    const [failed] = store.listExecutions({ flow: 'fragile', status: 'failed' });
+    assert.match(String(failed?.error), /a template failed/);
+    await engine.handleEvent(
+      createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: { json: '{"a":1}' } }),
+    );
+    const [command] = await eventually(() => (commands.length ? commands : undefined), 'the next command');
+    assert.deepEqual(command?.payload, { parsed: { a: 1 } });
+    store.close();
+    await bus.close();
+  });
+
   test('a command without a result is marked timed_out', async () => {
     const bus = new MemoryBus();
     const store = EngineStore.open(':memory:');
