@@ -6,7 +6,7 @@ import { deterministicId } from './deterministic-id.ts';
 import type { EngineMetrics } from './engine-metrics.ts';
 import type { LoadedFlow } from './flow.ts';
 import { busPackName, continuationSteps, FlowIndex, type IndexedStep } from './flow-index.ts';
-import type { EngineStore, Execution } from './state/engine-store.ts';
+import type { AnnouncedCommand, EngineStore, Execution } from './state/engine-store.ts';
 import { evaluateStep } from './step-evaluator.ts';
 import { parseFlyteBool, type TemplateEngine } from './templates/template-engine.ts';
 
@@ -77,6 +77,7 @@ export class FlowEngine {
   /** Evaluates one event: continues the instance it is a result for, and starts the instances it triggers. */
   async handleEvent(event: Envelope): Promise<void> {
     this.#options.metrics.events.inc({ pack: event.pack, event: event.name });
+    if (event.name === 'PackStarted') this.#rememberPack(event);
     if (event.causationId) await this.#continueInstance(event);
     for (const entry of this.#index.entryStepsFor(event.pack, event.name)) {
       const correlationId = deterministicId('instance', event.id, entry.loaded.flow.name, entry.stepId);
@@ -192,6 +193,23 @@ export class FlowEngine {
       },
       'step fired',
     );
+  }
+
+  /** What a pack announced it accepts, so that `switchboard flows check` can check flows against it. */
+  #rememberPack(event: Envelope): void {
+    const payload = event.payload as { commands?: unknown } | null;
+    if (!payload || !Array.isArray(payload.commands)) return;
+    const commands = payload.commands.filter(
+      (command): command is AnnouncedCommand => typeof command?.name === 'string',
+    );
+    try {
+      this.#options.store.savePackManifest(event.pack, commands);
+    } catch (error) {
+      this.#options.logger.warn(
+        { pack: event.pack, reason: (error as Error).message },
+        'could not keep a pack manifest',
+      );
+    }
   }
 
   /** A step whose templates failed is recorded as a failed execution, so `switchboard executions` shows it. */

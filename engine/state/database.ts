@@ -64,6 +64,14 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX executions_by_flow ON executions (flow_name, started_ms);
   CREATE INDEX executions_by_correlation ON executions (correlation_id, started_ms);
   `,
+  `
+  -- What each pack said it accepts in its last PackStarted, for \`switchboard flows check\`.
+  CREATE TABLE pack_manifests (
+    pack       TEXT PRIMARY KEY,
+    manifest   TEXT NOT NULL,  -- JSON: the PackStarted payload
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,10 +4,12 @@ import { inTransaction, openDatabase, openDatabaseReadOnly } from './database.ts
 import { Datastore, type DatastoreEntry } from './datastore.ts';
 import { type Execution, type ExecutionFilter, Executions, type NewExecution } from './executions.ts';
 import { type Instance, Instances, type NewInstance } from './instances.ts';
+import { type AnnouncedCommand, PackManifests } from './pack-manifests.ts';
 
 export type { DatastoreEntry } from './datastore.ts';
 export type { Execution, ExecutionFilter, ExecutionStatus, NewExecution } from './executions.ts';
 export type { Instance, NewInstance } from './instances.ts';
+export type { AnnouncedCommand } from './pack-manifests.ts';
 
 export interface EngineStoreOptions {
   /** Where timestamps the store writes itself come from (createdAt, updatedAt, finishedAt). Default: the system clock. */
@@ -33,6 +35,7 @@ export class EngineStore {
   readonly #datastore: Datastore;
   readonly #instances: Instances;
   readonly #executions: Executions;
+  readonly #packManifests: PackManifests;
 
   private constructor(db: DatabaseSync, clock: () => Date) {
     this.#db = db;
@@ -40,6 +43,17 @@ export class EngineStore {
     this.#datastore = new Datastore(db, clock);
     this.#instances = new Instances(db, clock);
     this.#executions = new Executions(db, clock);
+    this.#packManifests = new PackManifests(db, clock);
+  }
+
+  /** Keeps the commands a pack announced in its PackStarted (the latest announcement wins). */
+  savePackManifest(pack: string, commands: AnnouncedCommand[]): void {
+    this.#packManifests.save(pack, commands);
+  }
+
+  /** The commands of every pack that announced itself, by pack name. */
+  packManifests(): Map<string, AnnouncedCommand[]> {
+    return this.#packManifests.all();
   }
 
   /**

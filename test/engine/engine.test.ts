@@ -255,6 +255,38 @@ describe('the flow engine', () => {
     await bus.close();
   });
 
+  test('the engine keeps what packs announce in PackStarted', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const engine = startEngine(bus, store, []);
+    await engine.handleEvent(
+      createEnvelope({
+        kind: 'event',
+        pack: 'slack',
+        name: 'PackStarted',
+        payload: {
+          name: 'slack',
+          commands: [
+            {
+              name: 'SendMessage',
+              inputSchema: { required: ['channelId'] },
+              events: ['MessageSent', 'SendMessageFailed'],
+            },
+          ],
+        },
+      }),
+    );
+    assert.deepEqual(
+      store
+        .packManifests()
+        .get('slack')
+        ?.map((command) => command.name),
+      ['SendMessage'],
+    );
+    store.close();
+    await bus.close();
+  });
+
   test('a command without a result is marked timed_out', async () => {
     const bus = new MemoryBus();
     const store = EngineStore.open(':memory:');

@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { resolveDataDir } from '../../../engine/engine-config.ts';
 import { busPackName, stepIdOf } from '../../../engine/flow-index.ts';
-import { checkFlowTemplates } from '../../../engine/flow-templates.ts';
+import { checkFlowCommands, checkFlowTemplates } from '../../../engine/flow-templates.ts';
 import { type FlowProblem, parseFlow } from '../../../engine/flows/parse-flow.ts';
+import { DATABASE_FILE } from '../../../engine/state/database.ts';
+import { type AnnouncedCommand, EngineStore } from '../../../engine/state/engine-store.ts';
 import { evaluateStep } from '../../../engine/step-evaluator.ts';
 import { TemplateEngine } from '../../../engine/templates/template-engine.ts';
 import { decodeEnvelope } from '../../envelope.ts';
@@ -14,11 +18,13 @@ const NOT_FLOWS = /^audiences\.(json|ya?ml)$/;
 export const flowsCommand: CliCommand = {
   name: 'flows',
   summary: 'check flows, or dry-run one against an event',
-  help: `Usage: switchboard flows check [DIR]
+  help: `Usage: switchboard flows check [DIR] [--data-dir DIR]
        switchboard flows test <flow-file> --event <event.json>
 
 check  validates every flow in DIR (default: ./flows): the schema (docs/flow.schema.json), that
-       every template parses and uses known filters, and that dependsOn names existing steps.
+       every template parses and uses known filters, that dependsOn names existing steps, and, for
+       packs the engine has seen start (their PackStarted, kept in --data-dir), that each command
+       exists and its input has the fields the command requires.
        Lists every problem as file:path: reason and exits 1 when there is any.
 
 test   runs one flow against one event without a bus. The event file holds an event as it travels
@@ -28,10 +34,20 @@ test   runs one flow against one event without a bus. The event file holds an ev
        none did, 64 when the flow or the event is not valid. The datastore is empty in a dry run.
 `,
   async run(argv, io) {
-    const { values, positionals } = parseCommandLine(argv, { event: { type: 'string' } }, true);
+    const { values, positionals } = parseCommandLine(
+      argv,
+      { event: { type: 'string' }, 'data-dir': { type: 'string' } },
+      true,
+    );
     const [action, target, ...rest] = positionals;
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    if (action === 'check') return check(resolve(target ?? './flows'), io.stdout);
+    if (action === 'check') {
+      return check(
+        resolve(target ?? './flows'),
+        knownPacks(resolveDataDir(io.env, { dataDir: values['data-dir'] })),
+        io.stdout,
+      );
+    }
     if (action === 'test') {
       if (!target || !values.event)
         throw new UsageError('flows test needs a flow file and --event <event.json>');
@@ -41,7 +57,22 @@ test   runs one flow against one event without a bus. The event file holds an ev
   },
 };
 
-async function check(dir: string, out: NodeJS.WritableStream): Promise<number> {
+/** The commands packs announced, as the engine recorded them; none when the engine never ran here. */
+function knownPacks(dataDir: string): Map<string, AnnouncedCommand[]> {
+  if (!existsSync(join(dataDir, DATABASE_FILE))) return new Map();
+  const store = EngineStore.openReadOnly(dataDir);
+  try {
+    return store.packManifests();
+  } finally {
+    store.close();
+  }
+}
+
+async function check(
+  dir: string,
+  manifests: ReadonlyMap<string, AnnouncedCommand[]>,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   let files: string[];
   try {
     files = (await readdir(dir)).filter((file) => FLOW_FILE.test(file) && !NOT_FLOWS.test(file)).sort();
@@ -58,6 +89,7 @@ async function check(dir: string, out: NodeJS.WritableStream): Promise<number> {
       continue;
     }
     problems.push(...checkFlowTemplates(parsed.flow, file, templates));
+    problems.push(...checkFlowCommands(parsed.flow, file, manifests));
     const other = names.get(parsed.flow.name);
     if (other)
       problems.push({

@@ -65,6 +65,41 @@ describe('switchboard flows', () => {
     assert.match(stdout, /broken\.yaml:\/: YAML syntax error at line \d+, column \d+/);
   });
 
+  test('check compares commands with what packs announced when the engine has seen them start', async () => {
+    const dataDir = join(dir, 'data-manifests');
+    const store = EngineStore.open(dataDir);
+    store.savePackManifest('slack', [
+      { name: 'SendMessage', inputSchema: { type: 'object', required: ['channelId', 'message'] } },
+      { name: 'SendRichMessage', inputSchema: { type: 'object' } },
+    ]);
+    store.close();
+    const flows = join(dir, 'manifest-flows');
+    await mkdir(flows);
+    const step = (name: string, input: object) => ({
+      event: { packName: 'slack', name: 'ReceivedMessage' },
+      command: { packName: 'Slack', name, input },
+    });
+    await writeFile(
+      join(flows, 'typos.json'),
+      JSON.stringify({
+        name: 'typos',
+        steps: [step('SendMesage', {}), step('SendMessage', { channelId: 'C1' })],
+      }),
+    );
+    const { code, stdout } = await runCli(['flows', 'check', flows, '--data-dir', dataDir]);
+    assert.equal(code, 1);
+    assert.match(
+      stdout,
+      /typos\.json:\/steps\/0\/command\/name: the slack pack has no command "SendMesage" \(it announced: SendMessage, SendRichMessage\)/,
+    );
+    assert.match(
+      stdout,
+      /typos\.json:\/steps\/1\/command\/input: missing "message", which slack\.SendMessage requires/,
+    );
+    const shipped = await runCli(['flows', 'check', 'flows', '--data-dir', dataDir]);
+    assert.equal(shipped.code, 0, shipped.stdout);
+  });
+
   test('test dry-runs the echo flow and shows the command it would send', async () => {
     const event = join(dir, 'echo-event.json');
     await writeFile(
