@@ -35,6 +35,18 @@ export interface CliCommand {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** Options of every long-running command; each overrides the environment variable of the same meaning. */
+export const PROCESS_OPTIONS = {
+  'health-port': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+/** Options of the commands that run the flow engine. */
+export const ENGINE_OPTIONS = {
+  flows: { type: 'string' },
+  'data-dir': { type: 'string' },
+} as const;
+
 /** parseArgs with `--help` built in and errors as UsageError. */
 export function parseCommandLine<O extends Options>(argv: string[], options: O, allowPositionals: boolean) {
   try {

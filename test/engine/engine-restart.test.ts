@@ -3,16 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FlowEngine } from '../../engine/engine.ts';
-import { EngineMetrics } from '../../engine/engine-metrics.ts';
 import type { Flow } from '../../engine/flow.ts';
 import { EngineStore } from '../../engine/state/engine-store.ts';
-import { TemplateEngine } from '../../engine/templates/template-engine.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
 import { EVENTS_EXCHANGE } from '../../shared/bus/topology.ts';
 import { createEnvelope } from '../../shared/envelope.ts';
-import { Metrics } from '../../shared/observability/metrics.ts';
-import { testLogger, uniquePackName } from '../support/bus.ts';
+import { uniquePackName } from '../support/bus.ts';
+import { createTestEngine } from '../support/engine.ts';
 import { FakeOutsideSystem, startTestPack } from '../support/test-pack.ts';
 
 test('an instance continues after an engine restart, with its context, from the data directory', async () => {
@@ -42,20 +39,8 @@ test('an instance continues after an engine restart, with its context, from the 
       },
     ],
   };
-  const start = (store: EngineStore) => {
-    const engine = new FlowEngine({
-      bus,
-      store,
-      templates: new TemplateEngine({ datastore: (key) => store.datastoreGet(key) }),
-      logger: testLogger,
-      metrics: new EngineMetrics(new Metrics().registry),
-      prefetch: 10,
-      executionTimeoutMs: 60_000,
-      retention: { maxAgeMs: 86_400_000, maxCount: 1000 },
-    });
-    engine.setFlows([{ flow, file: 'survives.json', version: 'v1' }]);
-    return engine;
-  };
+  const start = (store: EngineStore) =>
+    createTestEngine(bus, store, [{ flow, file: 'survives.json', version: 'v1' }]);
 
   const firstStore = EngineStore.open(dataDir);
   const first = start(firstStore);

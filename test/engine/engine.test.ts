@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { FlowEngine } from '../../engine/engine.ts';
-import { EngineMetrics } from '../../engine/engine-metrics.ts';
-import type { Flow, LoadedFlow } from '../../engine/flow.ts';
+import type { Flow } from '../../engine/flow.ts';
 import { EngineStore } from '../../engine/state/engine-store.ts';
-import { TemplateEngine } from '../../engine/templates/template-engine.ts';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
 import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
-import { Metrics } from '../../shared/observability/metrics.ts';
-import { EventCollector, testLogger, uniquePackName } from '../support/bus.ts';
+import { EventCollector, uniquePackName } from '../support/bus.ts';
+import { createTestEngine, loadedFlow } from '../support/engine.ts';
 import { FakeOutsideSystem, startTestPack } from '../support/test-pack.ts';
 
 /** Collects the commands published on the bus for the packs matching `pattern`. */
@@ -41,23 +38,6 @@ async function eventually<T>(read: () => T | undefined, what: string, timeoutMs 
   }
 }
 
-function startEngine(bus: Bus, store: EngineStore, flows: LoadedFlow[], executionTimeoutMs = 60_000) {
-  const engine = new FlowEngine({
-    bus,
-    store,
-    templates: new TemplateEngine({ datastore: (key) => store.datastoreGet(key) }),
-    logger: testLogger,
-    metrics: new EngineMetrics(new Metrics().registry),
-    prefetch: 50,
-    executionTimeoutMs,
-    retention: { maxAgeMs: 86_400_000, maxCount: 1000 },
-  });
-  engine.setFlows(flows);
-  return engine;
-}
-
-const loaded = (flow: Flow, version = 'v1'): LoadedFlow => ({ flow, file: `${flow.name}.json`, version });
-
 const publishEvent = (bus: Bus, event: Envelope) =>
   bus.publish({ exchange: EVENTS_EXCHANGE, routingKey: routingKey(event.pack, event.name) }, event);
 
@@ -68,7 +48,7 @@ describe('the flow engine', () => {
     const echo = JSON.parse(
       await readFile(new URL('../../flows/echo.json', import.meta.url), 'utf8'),
     ) as Flow;
-    const engine = startEngine(bus, store, [loaded(echo)]);
+    const engine = createTestEngine(bus, store, [loadedFlow(echo)]);
     await engine.start();
     const commands = await collectCommands(bus, 'slack.*');
     const event = createEnvelope({
@@ -160,7 +140,7 @@ describe('the flow engine', () => {
         },
       ],
     };
-    const engine = startEngine(bus, store, [loaded(flow)]);
+    const engine = createTestEngine(bus, store, [loadedFlow(flow)]);
     await engine.start();
     await publishEvent(
       bus,
@@ -210,7 +190,7 @@ describe('the flow engine', () => {
         },
       ],
     };
-    const engine = startEngine(bus, store, [loaded(flow)]);
+    const engine = createTestEngine(bus, store, [loadedFlow(flow)]);
     const event = createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} });
     await engine.handleEvent(event);
     await engine.handleEvent(event);
@@ -239,7 +219,7 @@ describe('the flow engine', () => {
         },
       ],
     };
-    const engine = startEngine(bus, store, [loaded(flow)]);
+    const engine = createTestEngine(bus, store, [loadedFlow(flow)]);
     const commands = await collectCommands(bus, 'target.*');
     await engine.handleEvent(
       createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: { json: '{not json' } }),
@@ -258,7 +238,7 @@ describe('the flow engine', () => {
   test('the engine keeps what packs announce in PackStarted', async () => {
     const bus = new MemoryBus();
     const store = EngineStore.open(':memory:');
-    const engine = startEngine(bus, store, []);
+    const engine = createTestEngine(bus, store, []);
     await engine.handleEvent(
       createEnvelope({
         kind: 'event',
@@ -299,7 +279,7 @@ describe('the flow engine', () => {
         },
       ],
     };
-    const engine = startEngine(bus, store, [loaded(flow)], 300);
+    const engine = createTestEngine(bus, store, [loadedFlow(flow)], 300);
     await engine.start();
     await publishEvent(bus, createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
     const [execution] = await eventually(() => {
@@ -334,11 +314,11 @@ describe('the flow engine', () => {
       ],
     });
     const runtime = await startTestPack(bus, { name: pack, outside });
-    const engine = startEngine(bus, store, [loaded(flowV('from v1'), 'v1')]);
+    const engine = createTestEngine(bus, store, [loadedFlow(flowV('from v1'), 'v1')]);
     await engine.start();
     await publishEvent(bus, createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    engine.setFlows([loaded(flowV('from v2'), 'v2')]);
+    engine.setFlows([loadedFlow(flowV('from v2'), 'v2')]);
     await publishEvent(bus, createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
     await eventually(
       () => (outside.posts.filter((post) => post.channelId === 'C').length >= 2 ? true : undefined),

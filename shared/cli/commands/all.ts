@@ -8,7 +8,9 @@ import { runUntilSignalled, type Service, startPack } from '../../runtime/proces
 import {
   type CliCommand,
   COMMON_SETTINGS_HELP,
+  ENGINE_OPTIONS,
   EXIT,
+  PROCESS_OPTIONS,
   parseCommandLine,
   RUNTIME_SETTINGS_HELP,
   UsageError,
@@ -42,16 +44,7 @@ ${RUNTIME_SETTINGS_HELP}
 ${ENGINE_SETTINGS_HELP}
 `,
     async run(argv, io) {
-      const { values, positionals } = parseCommandLine(
-        argv,
-        {
-          flows: { type: 'string' },
-          'data-dir': { type: 'string' },
-          'health-port': { type: 'string' },
-          'log-level': { type: 'string' },
-        },
-        true,
-      );
+      const { values, positionals } = parseCommandLine(argv, { ...ENGINE_OPTIONS, ...PROCESS_OPTIONS }, true);
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const config = parseConfig(io.env, {
         healthPort: values['health-port'],

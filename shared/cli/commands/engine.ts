@@ -3,7 +3,15 @@ import { startEngine } from '../../../engine/start-engine.ts';
 import { parseConfig } from '../../config.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { runUntilSignalled } from '../../runtime/process.ts';
-import { type CliCommand, COMMON_SETTINGS_HELP, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
+import {
+  type CliCommand,
+  COMMON_SETTINGS_HELP,
+  ENGINE_OPTIONS,
+  EXIT,
+  PROCESS_OPTIONS,
+  parseCommandLine,
+  UsageError,
+} from '../cli-support.ts';
 
 export const engineCommand: CliCommand = {
   name: 'engine',
@@ -27,16 +35,7 @@ ${COMMON_SETTINGS_HELP}
 ${ENGINE_SETTINGS_HELP}
 `,
   async run(argv, io) {
-    const { values, positionals } = parseCommandLine(
-      argv,
-      {
-        flows: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'health-port': { type: 'string' },
-        'log-level': { type: 'string' },
-      },
-      true,
-    );
+    const { values, positionals } = parseCommandLine(argv, { ...ENGINE_OPTIONS, ...PROCESS_OPTIONS }, true);
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const config = parseConfig(io.env, { healthPort: values['health-port'], logLevel: values['log-level'] });
     const engineConfig = parseEngineConfig(io.env, { flows: values.flows, dataDir: values['data-dir'] });

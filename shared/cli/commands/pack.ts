@@ -6,6 +6,7 @@ import {
   type CliCommand,
   COMMON_SETTINGS_HELP,
   EXIT,
+  PROCESS_OPTIONS,
   parseCommandLine,
   RUNTIME_SETTINGS_HELP,
   UsageError,
@@ -41,8 +42,7 @@ ${RUNTIME_SETTINGS_HELP}
         {
           labels: { type: 'string', multiple: true },
           'state-dir': { type: 'string' },
-          'health-port': { type: 'string' },
-          'log-level': { type: 'string' },
+          ...PROCESS_OPTIONS,
         },
         true,
       );
