@@ -34,6 +34,8 @@ export interface FlowEngineOptions {
 export class FlowEngine {
   readonly #options: FlowEngineOptions;
   #index = new FlowIndex([]);
+  /** Every flow version loaded by this process, so most results need not read their instance's flow. */
+  readonly #versions = new Map<string, LoadedFlow>();
   #consumption: Consumption | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
   #running = false;
@@ -49,6 +51,7 @@ export class FlowEngine {
   /** Replaces the flows new instances start from; running instances keep the version they started with. */
   setFlows(flows: readonly LoadedFlow[]): void {
     this.#index = new FlowIndex(flows);
+    for (const loaded of flows) this.#versions.set(versionKey(loaded.flow.name, loaded.version), loaded);
   }
 
   async start(): Promise<void> {
@@ -102,6 +105,8 @@ export class FlowEngine {
     if (completed) {
       this.#options.metrics.executionsFinished.inc({ flow: execution.flowName, status: completed.status });
     }
+    const known = this.#versions.get(versionKey(execution.flowName, execution.flowVersion));
+    if (known && continuationSteps(known, execution.stepId).length === 0) return;
     const instance = store.getInstance(execution.correlationId);
     if (!instance) return;
     const loaded: LoadedFlow = { flow: instance.flow, file: '', version: instance.flowVersion };
@@ -143,8 +148,8 @@ export class FlowEngine {
       }
       return;
     }
-    if (startsInstance && !store.getInstance(correlationId)) {
-      store.createInstance({
+    if (startsInstance) {
+      store.createInstanceIfAbsent({
         correlationId,
         flowName,
         flowVersion: entry.loaded.version,
@@ -263,6 +268,10 @@ export class FlowEngine {
       logger.error({ reason: (error as Error).message }, 'engine housekeeping failed');
     }
   }
+}
+
+function versionKey(flowName: string, version: string): string {
+  return `${flowName}@${version}`;
 }
 
 /** Failure events carry an errorCode (docs/protocol.md); Flyte's packs signalled failure with FATAL. */

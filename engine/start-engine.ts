@@ -10,7 +10,11 @@ import { TemplateEngine } from './templates/template-engine.ts';
 /** Builds the engine's parts, loads and watches the flows, and starts consuming events. */
 export async function startEngine(parts: ProcessParts, config: EngineConfig): Promise<Service> {
   const logger = parts.logger.child({ component: 'engine' });
-  const store = EngineStore.open(config.dataDir);
+  const store = EngineStore.open(config.dataDir, {
+    groupCommit: {
+      onError: (error) => logger.error({ reason: error.message }, 'could not save engine state'),
+    },
+  });
   const templates = new TemplateEngine({ datastore: (key) => store.datastoreGet(key) });
   const engine = new FlowEngine({
     bus: parts.bus,

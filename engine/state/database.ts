@@ -134,6 +134,9 @@ export function openDatabaseReadOnly(dataDir: string): DatabaseSync {
  * with another connection's write between its read and its write.
  */
 export function inTransaction<T>(db: DatabaseSync, body: () => T): T {
+  // Inside a transaction already (the engine commits a batch per event-loop turn): a savepoint keeps
+  // this body all-or-nothing within it.
+  if (db.isTransaction) return inSavepoint(db, body);
   db.exec('BEGIN IMMEDIATE');
   try {
     const result = body();
@@ -145,8 +148,22 @@ export function inTransaction<T>(db: DatabaseSync, body: () => T): T {
   }
 }
 
+function inSavepoint<T>(db: DatabaseSync, body: () => T): T {
+  db.exec('SAVEPOINT nested');
+  try {
+    const result = body();
+    db.exec('RELEASE nested');
+    return result;
+  } catch (error) {
+    db.exec('ROLLBACK TO nested');
+    db.exec('RELEASE nested');
+    throw error;
+  }
+}
+
 /** Runs `body` in a read transaction, so several SELECTs see one snapshot while another connection writes. */
 export function inReadTransaction<T>(db: DatabaseSync, body: () => T): T {
+  if (db.isTransaction) return body();
   db.exec('BEGIN DEFERRED');
   try {
     return body();

@@ -14,6 +14,11 @@ export type { AnnouncedCommand } from './pack-manifests.ts';
 export interface EngineStoreOptions {
   /** Where timestamps the store writes itself come from (createdAt, updatedAt, finishedAt). Default: the system clock. */
   clock?: () => Date;
+  /**
+   * Commit the writes of one event-loop turn together (the engine's hot path): several times cheaper
+   * than a transaction per write. Default: false (each write commits on its own).
+   */
+  groupCommit?: { onError: (error: Error) => void };
 }
 
 export interface PruneOptions {
@@ -36,10 +41,12 @@ export class EngineStore {
   readonly #instances: Instances;
   readonly #executions: Executions;
   readonly #packManifests: PackManifests;
+  readonly #groupCommit: EngineStoreOptions['groupCommit'];
 
-  private constructor(db: DatabaseSync, clock: () => Date) {
+  private constructor(db: DatabaseSync, clock: () => Date, groupCommit?: EngineStoreOptions['groupCommit']) {
     this.#db = db;
     this.#clock = clock;
+    this.#groupCommit = groupCommit;
     this.#datastore = new Datastore(db, clock);
     this.#instances = new Instances(db, clock);
     this.#executions = new Executions(db, clock);
@@ -48,7 +55,7 @@ export class EngineStore {
 
   /** Keeps the commands a pack announced in its PackStarted (the latest announcement wins). */
   savePackManifest(pack: string, commands: AnnouncedCommand[]): void {
-    this.#packManifests.save(pack, commands);
+    this.#write(() => this.#packManifests.save(pack, commands));
   }
 
   /** The commands of every pack that announced itself, by pack name. */
@@ -61,7 +68,7 @@ export class EngineStore {
    * `switchboard executions` can read while the engine writes. Creates or migrates the schema.
    */
   static open(dataDir: string, options: EngineStoreOptions = {}): EngineStore {
-    return new EngineStore(openDatabase(dataDir), options.clock ?? (() => new Date()));
+    return new EngineStore(openDatabase(dataDir), options.clock ?? (() => new Date()), options.groupCommit);
   }
 
   /** A read-only handle for the CLI; fails with an Error naming the file when there is no database yet. */
@@ -76,12 +83,12 @@ export class EngineStore {
 
   /** Stores any JSON value; fails on what JSON cannot hold (undefined, functions). */
   datastoreSet(key: string, value: unknown): void {
-    this.#datastore.set(key, value);
+    this.#write(() => this.#datastore.set(key, value));
   }
 
   /** False when there was no such key. */
   datastoreDelete(key: string): boolean {
-    return this.#datastore.delete(key);
+    return this.#write(() => this.#datastore.delete(key));
   }
 
   /** By key. */
@@ -91,7 +98,7 @@ export class EngineStore {
 
   /** Fails when an instance with this correlation id exists already. */
   createInstance(instance: NewInstance): void {
-    this.#instances.create(instance);
+    this.#write(() => this.#instances.create(instance));
   }
 
   getInstance(correlationId: string): Instance | undefined {
@@ -103,20 +110,22 @@ export class EngineStore {
    * changing nothing, if that step already fired for this instance. Fails when there is no such instance.
    */
   claimStep(correlationId: string, stepId: string, context: Record<string, unknown>): boolean {
-    return this.#instances.claimStep(correlationId, stepId, context);
+    return this.#write(() => this.#instances.claimStep(correlationId, stepId, context));
   }
 
   /** Records a fired step, pending; fails when an execution with that id is recorded already. */
   recordExecution(execution: NewExecution): void {
-    this.#executions.record(execution);
+    this.#write(() => this.#executions.record(execution));
   }
 
   /** Records a step that fired but could not produce its command (a template failed), as failed. Atomic. */
   recordFailedExecution(execution: NewExecution, error: string): void {
-    inTransaction(this.#db, () => {
-      this.#executions.record(execution);
-      this.#executions.fail(execution.id, error);
-    });
+    this.#write(() =>
+      inTransaction(this.#db, () => {
+        this.#executions.record(execution);
+        this.#executions.fail(execution.id, error);
+      }),
+    );
   }
 
   /**
@@ -130,12 +139,12 @@ export class EngineStore {
     status: 'succeeded' | 'failed',
     error?: string,
   ): Execution | undefined {
-    return this.#executions.complete(commandId, result, status, error);
+    return this.#write(() => this.#executions.complete(commandId, result, status, error));
   }
 
   /** Marks every execution pending for longer than `timeoutMs` as timed_out; returns them, oldest first. */
   timeOutPending(timeoutMs: number, now: Date = this.#clock()): Execution[] {
-    return this.#executions.timeOutPending(timeoutMs, now);
+    return this.#write(() => this.#executions.timeOutPending(timeoutMs, now));
   }
 
   getExecution(id: string): Execution | undefined {
@@ -166,14 +175,45 @@ export class EngineStore {
       throw new RangeError(`maxCount must be a whole number of 0 or more, not ${maxCount}`);
     }
     const cutoffMs = (options.now ?? this.#clock()).getTime() - maxAgeMs;
-    return inTransaction(this.#db, () => {
-      const deleted = this.#executions.deleteOld(cutoffMs, maxCount);
-      this.#instances.deleteAbandoned(cutoffMs);
-      return deleted;
+    return this.#write(() =>
+      inTransaction(this.#db, () => {
+        const deleted = this.#executions.deleteOld(cutoffMs, maxCount);
+        this.#instances.deleteAbandoned(cutoffMs);
+        return deleted;
+      }),
+    );
+  }
+
+  /** Creates the instance unless it exists (an event handled again); true when it was created. */
+  createInstanceIfAbsent(instance: NewInstance): boolean {
+    return this.#write(() => {
+      if (this.#instances.exists(instance.correlationId)) return false;
+      this.#instances.create(instance);
+      return true;
     });
   }
 
   close(): void {
+    this.#commit();
     this.#db.close();
+  }
+
+  /** With group commit, opens the turn's transaction on its first write and commits it after the turn. */
+  #write<T>(body: () => T): T {
+    if (this.#groupCommit && !this.#db.isTransaction) {
+      this.#db.exec('BEGIN IMMEDIATE');
+      setImmediate(() => this.#commit());
+    }
+    return body();
+  }
+
+  #commit(): void {
+    if (!this.#groupCommit || !this.#db.isOpen || !this.#db.isTransaction) return;
+    try {
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      this.#groupCommit.onError(error as Error);
+    }
   }
 }

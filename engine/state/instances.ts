@@ -58,6 +58,10 @@ export class Instances {
     );
   }
 
+  exists(correlationId: string): boolean {
+    return this.#getContext.get(correlationId) !== undefined;
+  }
+
   /** Fails when an instance with this correlation id exists already. */
   create(instance: NewInstance): void {
     const now = this.#now();

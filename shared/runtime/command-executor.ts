@@ -54,19 +54,40 @@ export class CommandExecutor {
   }
 
   async #run(command: Envelope, definition: CommandDefinition): Promise<Payload> {
-    const { logger, metrics, pack } = this.#options;
-    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
-    const signal = AbortSignal.any([timeout, this.#options.stopSignal]);
-    const commandLogger = logger.child({ command: command.name, commandId: command.id });
+    const { logger, metrics, pack, stopSignal, timeoutMs } = this.#options;
+    // One controller and one timer per command: AbortSignal.any and AbortSignal.timeout cost several
+    // percent of a pack's CPU at a few thousand commands per second.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('time limit reached'));
+    }, timeoutMs);
+    const onStop = () => controller.abort(stopSignal.reason);
+    stopSignal.addEventListener('abort', onStop, { once: true });
+    const { signal } = controller;
+    let commandLogger: Logger | undefined;
+    // Made on first use: most commands never log.
+    const commandLog = () => {
+      commandLogger ??= logger.child({ command: command.name, commandId: command.id });
+      return commandLogger;
+    };
     const attempts = withRetries(
       (attempt) =>
-        definition.handler(command.payload as Payload, { command, signal, attempt, logger: commandLogger }),
+        definition.handler(command.payload as Payload, {
+          command,
+          signal,
+          attempt,
+          get logger() {
+            return commandLog();
+          },
+        }),
       {
         policy: this.#options.retry,
         signal,
         onRetry: (error, attempt) => {
           metrics.retries.inc({ pack: pack.name, command: command.name, error_code: error.code });
-          commandLogger.info(
+          commandLog().info(
             { attempt, errorCode: error.code, reason: error.message },
             'retrying after a transient failure',
           );
@@ -80,18 +101,17 @@ export class CommandExecutor {
     try {
       return await Promise.race([attempts, limit]);
     } catch (error) {
-      if (timeout.aborted) {
-        throw new CodedError(
-          'timeout',
-          `the command did not finish within ${this.#options.timeoutMs / 1000} s`,
-          {
-            cause: error,
-          },
-        );
+      if (timedOut) {
+        throw new CodedError('timeout', `the command did not finish within ${timeoutMs / 1000} s`, {
+          cause: error,
+        });
       }
       throw error;
     } finally {
+      clearTimeout(timer);
+      stopSignal.removeEventListener('abort', onStop);
       attempts.catch(() => {});
+      limit.catch(() => {});
     }
   }
 

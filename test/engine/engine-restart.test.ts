@@ -42,7 +42,9 @@ test('an instance continues after an engine restart, with its context, from the 
   const start = (store: EngineStore) =>
     createTestEngine(bus, store, [{ flow, file: 'survives.json', version: 'v1' }]);
 
-  const firstStore = EngineStore.open(dataDir);
+  // Group commit, as the engine runs it: close() must commit what the last turn wrote.
+  const groupCommit = { onError: (error: Error) => assert.fail(error) };
+  const firstStore = EngineStore.open(dataDir, { groupCommit });
   const first = start(firstStore);
   await first.start();
   await bus.publish(
@@ -55,7 +57,7 @@ test('an instance continues after an engine restart, with its context, from the 
 
   // The Slow command finishes while no engine runs; its result waits in the engine's queue.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const secondStore = EngineStore.open(dataDir);
+  const secondStore = EngineStore.open(dataDir, { groupCommit });
   const second = start(secondStore);
   await second.start();
   for (let i = 0; i < 100 && !outside.posts.some((post) => post.channelId === 'C'); i++) {
