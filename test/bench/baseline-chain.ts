@@ -15,7 +15,10 @@ import { chatApiAgent, postChatMessage } from './fake-chat-api.ts';
 /** Exchanges of their own, so the Switchboard engine (bound to `#` on switchboard.events) never sees them. */
 export const BASELINE_EVENTS = 'bench.baseline.events';
 export const BASELINE_COMMANDS = 'bench.baseline.commands';
-export const BASELINE_QUEUES = { engine: 'bench.baseline.engine', pack: 'bench.baseline.pack.slack' } as const;
+export const BASELINE_QUEUES = {
+  engine: 'bench.baseline.engine',
+  pack: 'bench.baseline.pack.slack',
+} as const;
 
 export type QueueType = 'quorum' | 'classic';
 
@@ -41,7 +44,8 @@ export function publishConfirmed(
       routingKey,
       body,
       { ...properties, persistent: true, contentType: 'application/json' },
-      (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()),
+      (error: unknown) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
     );
   });
 }
@@ -161,7 +165,10 @@ async function runRole(role: 'engine' | 'pack'): Promise<void> {
 
   const packStep = async (command: Envelope): Promise<void> => {
     const input = command.payload as { channelId: string; message: string };
-    const answer = await postChatMessage(chatApiUrl, agent, { channel: input.channelId, text: input.message });
+    const answer = await postChatMessage(chatApiUrl, agent, {
+      channel: input.channelId,
+      text: input.message,
+    });
     const result: Envelope = {
       id: randomUUID(),
       kind: 'event',
@@ -172,11 +179,17 @@ async function runRole(role: 'engine' | 'pack'): Promise<void> {
       causationId: command.id,
       createdAt: new Date().toISOString(),
     };
-    await publishConfirmed(publisher, BASELINE_EVENTS, 'slack.MessageSent', Buffer.from(JSON.stringify(result)), {
-      messageId: result.id,
-      correlationId: result.correlationId,
-      type: result.name,
-    });
+    await publishConfirmed(
+      publisher,
+      BASELINE_EVENTS,
+      'slack.MessageSent',
+      Buffer.from(JSON.stringify(result)),
+      {
+        messageId: result.id,
+        correlationId: result.correlationId,
+        type: result.name,
+      },
+    );
   };
 
   const step = role === 'engine' ? engineStep : packStep;
@@ -187,19 +200,21 @@ async function runRole(role: 'engine' | 'pack'): Promise<void> {
     if (message === null) return;
     acks.received(message);
     inFlight++;
-    step(JSON.parse(message.content.toString('utf8')) as Envelope).then(
-      () => acks.finished(message),
-      (error: unknown) => {
-        process.stderr.write(`baseline ${role}: ${(error as Error).message}\n`);
-        acks.requeue(message);
-      },
-    ).finally(() => {
-      if (--inFlight === 0) idle?.();
-    });
+    step(JSON.parse(message.content.toString('utf8')) as Envelope)
+      .then(
+        () => acks.finished(message),
+        (error: unknown) => {
+          process.stderr.write(`baseline ${role}: ${(error as Error).message}\n`);
+          acks.requeue(message);
+        },
+      )
+      .finally(() => {
+        if (--inFlight === 0) idle?.();
+      });
   });
 
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM')).once('SIGINT', () => resolve('SIGINT'));
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve()).once('SIGINT', () => resolve());
   });
   await consumer.cancel(consumerTag);
   if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
@@ -207,7 +222,6 @@ async function runRole(role: 'engine' | 'pack'): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   await Promise.allSettled([publishConnection.close(), consumeConnection.close()]);
   agent.destroy();
-  process.stderr.write(`baseline ${role}: stopped on ${signal}\n`);
 }
 
 if (import.meta.main) {
