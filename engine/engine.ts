@@ -79,6 +79,12 @@ export class FlowEngine {
 
   /** Evaluates one event: continues the instance it is a result for, and starts the instances it triggers. */
   async handleEvent(event: Envelope): Promise<void> {
+    await this.#evaluate(event);
+    // Acknowledge only what is on disk: a crash before the commit redelivers the event.
+    await this.#options.store.committed();
+  }
+
+  async #evaluate(event: Envelope): Promise<void> {
     this.#options.metrics.events.inc({ pack: event.pack, event: event.name });
     if (event.name === 'PackStarted') this.#rememberPack(event);
     if (event.causationId) await this.#continueInstance(event);
