@@ -1,8 +1,8 @@
 /**
  * How many commands per second one pack instance turns into result events on RabbitMQ, and how long each
  * takes, with the durable setup (quorum queues, persistent messages, confirms, ack after confirm).
- *   npm run bench                      # starts a throwaway broker
- *   AMQP_URL=amqp://... npm run bench  # or uses yours
+ *   npm run bench:runtime                      # starts a throwaway broker
+ *   AMQP_URL=amqp://... npm run bench:runtime  # or uses yours
  * Options: --commands N (default 20000), --rate R commands/s for the latency run (default 2000).
  */
 import { parseArgs } from 'node:util';
