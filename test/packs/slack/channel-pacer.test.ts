@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ChannelPacer } from '../../../packs/slack/channel-pacer.ts';
+
+/** A clock that only moves when the pacer sleeps, so timing is exact and the test instant. */
+function virtualClock() {
+  let now = 0;
+  return { now: () => now, sleep: async (ms: number) => void (now += ms), elapsed: () => now };
+}
+
+test('sends to one channel go in order, a burst at once and then one per second', async () => {
+  const clock = virtualClock();
+  const pacer = new ChannelPacer({ burst: 3, perSecond: 1, ...clock });
+  const sent: Array<[number, number]> = [];
+  await Promise.all(
+    Array.from({ length: 6 }, (_, i) =>
+      pacer.schedule('C1', async () => void sent.push([i, clock.elapsed()])),
+    ),
+  );
+  assert.deepEqual(sent, [
+    [0, 0],
+    [1, 0],
+    [2, 0],
+    [3, 1000],
+    [4, 2000],
+    [5, 3000],
+  ]);
+});
+
+test('channels do not wait for each other', async () => {
+  const clock = virtualClock();
+  const pacer = new ChannelPacer({ burst: 1, perSecond: 1, ...clock });
+  const order: string[] = [];
+  await Promise.all([
+    pacer.schedule('C1', async () => void order.push(`C1@${clock.elapsed()}`)),
+    pacer.schedule('C2', async () => void order.push(`C2@${clock.elapsed()}`)),
+  ]);
+  assert.deepEqual(order.sort(), ['C1@0', 'C2@0']);
+});
+
+test('a pause (Retry-After) holds the channel, and a failed send does not hold up the next', async () => {
+  const clock = virtualClock();
+  const pacer = new ChannelPacer({ burst: 5, perSecond: 1, ...clock });
+  const first = pacer.schedule('C1', async () => {
+    pacer.pause('C1', 30_000);
+    throw new Error('ratelimited');
+  });
+  const second = pacer.schedule('C1', async () => clock.elapsed());
+  await assert.rejects(first, /ratelimited/);
+  assert.ok((await second) >= 30_000, 'the next send waited out the pause');
+});
