@@ -5,7 +5,10 @@ import { ChannelPacer } from '../../../packs/slack/channel-pacer.ts';
 /** A clock that only moves when the pacer sleeps, so timing is exact and the test instant. */
 function virtualClock() {
   let now = 0;
-  return { now: () => now, sleep: async (ms: number) => void (now += ms), elapsed: () => now };
+  const sleep = async (ms: number) => {
+    now += ms;
+  };
+  return { now: () => now, sleep, elapsed: () => now };
 }
 
 test('sends to one channel go in order, a burst at once and then one per second', async () => {
