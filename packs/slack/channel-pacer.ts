@@ -13,16 +13,14 @@ export interface PacingOptions {
 interface ChannelLane {
   tokens: number;
   refilledAt: number;
-  /** Nothing is sent to the channel before this time (a 429's Retry-After). */
-  pausedUntil: number;
   /** The tail of the channel's queue: each send waits for the one before it. */
   tail: Promise<unknown>;
 }
 
 /**
  * Sends to each channel in the order the sends were asked for, at most as fast as Slack allows, so that
- * Slack rarely answers 429; when it does, `pause` holds the channel for the Retry-After and the caller
- * retries. Different channels proceed in parallel.
+ * Slack rarely answers 429 (a send that gets one retries in its place, holding the channel). Different
+ * channels proceed in parallel.
  */
 export class ChannelPacer {
   readonly #burst: number;
@@ -51,17 +49,10 @@ export class ChannelPacer {
     return turn;
   }
 
-  /** Holds the channel for `ms` (Slack's Retry-After); sends already waiting keep their order. */
-  pause(channel: string, ms: number): void {
-    const lane = this.#lane(channel);
-    lane.pausedUntil = Math.max(lane.pausedUntil, this.#now() + ms);
-    lane.tokens = 0;
-  }
-
   #lane(channel: string): ChannelLane {
     let lane = this.#lanes.get(channel);
     if (!lane) {
-      lane = { tokens: this.#burst, refilledAt: this.#now(), pausedUntil: 0, tail: Promise.resolve() };
+      lane = { tokens: this.#burst, refilledAt: this.#now(), tail: Promise.resolve() };
       this.#lanes.set(channel, lane);
     }
     return lane;
@@ -70,10 +61,6 @@ export class ChannelPacer {
   async #waitForCapacity(lane: ChannelLane): Promise<void> {
     for (;;) {
       const now = this.#now();
-      if (now < lane.pausedUntil) {
-        await this.#sleep(lane.pausedUntil - now);
-        continue;
-      }
       lane.tokens = Math.min(this.#burst, lane.tokens + ((now - lane.refilledAt) / 1000) * this.#perSecond);
       lane.refilledAt = now;
       if (lane.tokens >= 1) {

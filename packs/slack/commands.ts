@@ -1,0 +1,212 @@
+import { setTimeout } from 'node:timers/promises';
+import type { WebClient } from '@slack/web-api';
+import { asCodedError, CodedError } from '../../shared/errors.ts';
+import { type CommandDefinition, defineCommand, type Payload } from '../../shared/runtime/pack-definition.ts';
+import type { ChannelPacer } from './channel-pacer.ts';
+import type { ChannelResolver } from './channel-resolver.ts';
+import type { JoinedChannels } from './joined-channels.ts';
+import { slackFailure } from './slack-errors.ts';
+
+export interface SlackCommandDeps {
+  web: WebClient;
+  pacer: ChannelPacer;
+  channels: ChannelResolver;
+  joined: JoinedChannels;
+}
+
+const channelReference = {
+  type: 'string',
+  minLength: 1,
+  description: 'A channel id (C0123) or name (#deploys, deploys).',
+};
+
+/** Transient failures of one post retried in its place in the channel's queue, before it fails. */
+const TRIES_IN_PLACE = 5;
+
+/**
+ * Posts through the channel's pacing lane. A 429, 5xx or network error is retried right there, after
+ * Retry-After or a backoff, holding the lane: messages behind it wait, so the channel keeps its order.
+ */
+async function post(
+  deps: SlackCommandDeps,
+  channel: string,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<string> {
+  return deps.pacer.schedule(channel, async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await deps.web.chat.postMessage({ ...args, channel } as Parameters<
+          WebClient['chat']['postMessage']
+        >[0]);
+        return answer.ts as string;
+      } catch (error) {
+        const failure = slackFailure(error);
+        if (!failure.retryable || attempt >= TRIES_IN_PLACE || signal.aborted) throw failure;
+        await setTimeout(failure.retryAfterMs ?? 100 * 2 ** attempt, undefined, { signal }).catch(() => {});
+      }
+    }
+  });
+}
+
+async function call<T>(request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    throw slackFailure(error);
+  }
+}
+
+/** The commands of flyte-slack, with their result events (docs in packs/slack/README.md). */
+export function slackCommands(deps: SlackCommandDeps): Record<string, CommandDefinition<Payload>> {
+  return {
+    SendMessage: defineCommand<{ message: string; channelId: string; threadTimestamp?: string }>({
+      description: 'Posts a plain message to a channel, or in a thread.',
+      inputSchema: {
+        type: 'object',
+        required: ['message', 'channelId'],
+        properties: {
+          message: { type: 'string', minLength: 1 },
+          channelId: channelReference,
+          threadTimestamp: { type: 'string', description: 'ts of the thread root to reply in.' },
+        },
+      },
+      success: 'MessageSent',
+      failure: 'SendMessageFailed',
+      handler: async (input, { signal }) => {
+        const channelId = await deps.channels.resolve(input.channelId);
+        const timestamp = await post(
+          deps,
+          channelId,
+          { text: input.message, thread_ts: input.threadTimestamp },
+          signal,
+        );
+        return { message: input.message, channelId, threadTimestamp: input.threadTimestamp ?? '', timestamp };
+      },
+    }) as CommandDefinition<Payload>,
+
+    SendRichMessage: defineCommand<Payload & { channel: string }>({
+      description:
+        'Posts a message with chat.postMessage arguments: text, blocks, attachments, thread_ts, ...',
+      inputSchema: {
+        type: 'object',
+        required: ['channel'],
+        properties: {
+          channel: channelReference,
+          text: { type: 'string' },
+          blocks: { type: 'array' },
+          attachments: { type: 'array' },
+          thread_ts: { type: 'string' },
+          reply_broadcast: { type: 'boolean' },
+          username: { type: 'string' },
+          icon_url: { type: 'string' },
+          icon_emoji: { type: 'string' },
+          mrkdwn: { type: 'boolean' },
+          unfurl_links: { type: 'boolean' },
+          unfurl_media: { type: 'boolean' },
+        },
+      },
+      success: 'RichMessageSent',
+      failure: 'SendRichMessageFailed',
+      handler: async (input, { signal }) => {
+        const channel = await deps.channels.resolve(input.channel);
+        const timestamp = await post(deps, channel, input, signal);
+        return { ...input, timestamp };
+      },
+      failurePayload: (input: unknown, error: CodedError) => ({
+        inputMessage: input,
+        error: error.message,
+        errorCode: error.code,
+      }),
+    }) as CommandDefinition<Payload>,
+
+    Broadcast: defineCommand<{ message: string }>({
+      description: 'Posts the message to every channel the pack has joined.',
+      inputSchema: {
+        type: 'object',
+        required: ['message'],
+        properties: { message: { type: 'string', minLength: 1 } },
+      },
+      success: 'BroadcastSent',
+      failure: 'BroadcastFailed',
+      // Fails for good (not retryable) when a channel fails: each channel was already retried in place,
+      // and retrying the whole command would post again where the first try succeeded.
+      handler: async (input, { signal }) => {
+        const channelIds = deps.joined.list();
+        const results = await Promise.all(
+          channelIds.map(async (channelId) => {
+            try {
+              await post(deps, channelId, { text: input.message }, signal);
+              return { channelId };
+            } catch (error) {
+              return { channelId, error: asCodedError(error) };
+            }
+          }),
+        );
+        const failed = results.filter((result) => result.error);
+        if (failed.length > 0) {
+          const first = failed[0]?.error as CodedError;
+          throw new CodedError(
+            first.code,
+            `${failed.length} of ${channelIds.length} channels failed: ${first.message}`,
+            {
+              cause: first,
+              details: {
+                failedChannelIds: failed.map((result) => result.channelId),
+                channelIds: results.filter((result) => !result.error).map((result) => result.channelId),
+              },
+            },
+          );
+        }
+        return { message: input.message, channelIds };
+      },
+    }) as CommandDefinition<Payload>,
+
+    JoinChannel: defineCommand<{ channelId: string }>({
+      description: 'Joins a channel; its messages then arrive as ReceivedMessage.',
+      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: channelReference } },
+      success: 'ChannelJoined',
+      failure: 'JoinChannelFailed',
+      handler: async (input) => {
+        const channelId = await deps.channels.resolve(input.channelId);
+        await call(() => deps.web.conversations.join({ channel: channelId }));
+        await deps.joined.add(channelId);
+        return { channelId };
+      },
+    }) as CommandDefinition<Payload>,
+
+    LeaveChannel: defineCommand<{ channelId: string }>({
+      description: 'Leaves a channel. Leaving a channel the bot is not in succeeds.',
+      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: channelReference } },
+      success: 'ChannelLeft',
+      failure: 'LeaveChannelFailed',
+      handler: async (input) => {
+        const channelId = await deps.channels.resolve(input.channelId);
+        try {
+          await deps.web.conversations.leave({ channel: channelId });
+        } catch (error) {
+          // Slack answers {ok:false, not_in_channel:true} with no error field when the bot is not in it.
+          if ((error as { data?: { not_in_channel?: boolean } }).data?.not_in_channel !== true)
+            throw slackFailure(error);
+        }
+        await deps.joined.remove(channelId);
+        return { channelId };
+      },
+    }) as CommandDefinition<Payload>,
+
+    GetChannelInfo: defineCommand<{ channelName: string }>({
+      description: 'Looks a channel up by name.',
+      inputSchema: {
+        type: 'object',
+        required: ['channelName'],
+        properties: { channelName: channelReference },
+      },
+      success: 'GetChannelInfoSuccess',
+      failure: 'GetChannelInfoFail',
+      handler: async (input) => ({
+        channelName: input.channelName,
+        channel: await deps.channels.find(input.channelName),
+      }),
+    }) as CommandDefinition<Payload>,
+  };
+}
