@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readTextIfExists, writeFileAtomically } from '../../shared/files.ts';
 
 /**
  * The channels the pack has joined, its own record (flyte-slack's channels.json): kept in memory, and in
@@ -51,13 +52,8 @@ export class JoinedChannels {
 
   async #load(onCorrupt: (file: string, reason: string) => void): Promise<void> {
     const file = this.#file as string;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
+    const text = await readTextIfExists(file);
+    if (text === undefined) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -77,13 +73,8 @@ export class JoinedChannels {
     if (!this.#file) return Promise.resolve();
     const file = this.#file;
     const snapshot = `${JSON.stringify(this.list())}\n`;
-    // Writes are serialised and each replaces the file whole (write, then rename), so a crash leaves
-    // either the old record or the new one, never half of one.
-    this.#writes = this.#writes.then(async () => {
-      const temporary = `${file}.tmp`;
-      await writeFile(temporary, snapshot);
-      await rename(temporary, file);
-    });
+    // Serialised, so the file always ends with the latest record.
+    this.#writes = this.#writes.then(() => writeFileAtomically(file, snapshot));
     return this.#writes;
   }
 }

@@ -1,6 +1,7 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Envelope } from '../envelope.ts';
+import { readTextIfExists, writeFileAtomically } from '../files.ts';
 
 /**
  * The result events of the last `capacity` finished commands, by command id, so a command seen again
@@ -66,14 +67,8 @@ export class FinishedCommands {
   }
 
   async #load(): Promise<void> {
-    const file = this.#file as string;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
+    const text = await readTextIfExists(this.#file as string);
+    if (text === undefined) return;
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       try {
@@ -87,8 +82,6 @@ export class FinishedCommands {
 
   async #compact(file: string): Promise<void> {
     const lines = [...this.#results].map(([commandId, result]) => JSON.stringify({ commandId, result }));
-    const temporary = `${file}.tmp`;
-    await writeFile(temporary, `${lines.join('\n')}\n`);
-    await rename(temporary, file);
+    await writeFileAtomically(file, `${lines.join('\n')}\n`);
   }
 }
