@@ -1,5 +1,7 @@
 import type { Env } from '../shared/config.ts';
 import type { PackDefinition } from '../shared/runtime/pack-definition.ts';
+import { parseSlackConfig, SLACK_SETTINGS, slackConfigured } from './slack/slack-config.ts';
+import { createSlackPack } from './slack/slack-pack.ts';
 
 /** A pack this build can run, and how to tell whether the environment configures it. */
 export interface PackEntry {
@@ -14,10 +16,18 @@ export interface PackEntry {
 }
 
 /**
- * Every pack of this build. Each pack's issue adds its entry here (slack, matrix, mattermost, ci-webhook);
- * the runtime, the CLI and docker-compose.yml need nothing else to run it.
+ * Every pack of this build. Each pack's issue adds its entry here (matrix, mattermost and ci-webhook are
+ * to come); the runtime and the CLI need nothing else to run it.
  */
-export const PACK_CATALOG: readonly PackEntry[] = [];
+export const PACK_CATALOG: readonly PackEntry[] = [
+  {
+    name: 'slack',
+    summary: 'Slack on Bolt, Socket Mode: messages, rich messages, broadcasts, channels; ReceivedMessage',
+    settings: SLACK_SETTINGS,
+    isConfigured: slackConfigured,
+    load: (env) => createSlackPack(parseSlackConfig(env)),
+  },
+];
 
 export function findPack(name: string, catalog: readonly PackEntry[] = PACK_CATALOG): PackEntry | undefined {
   return catalog.find((entry) => entry.name === name.toLowerCase());

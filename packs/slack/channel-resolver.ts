@@ -7,8 +7,8 @@ export interface ChannelSummary {
   topic: string;
 }
 
-/** Slack channel ids: C (public), G (private or group), D (direct message), then capitals and digits. */
-const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+/** Slack channel ids: C (public), G (private or group), D (direct message), then capitals and digits; names are lower-case. */
+const CHANNEL_ID = /^[CGD][A-Z0-9]+$/;
 
 /**
  * Turns what a command names a channel by (`C0123`, `#deploys` or `deploys`) into its id, through a cache

@@ -3,10 +3,8 @@ import { ConfigError, type Env, parseInteger } from '../../shared/config.ts';
 export interface SlackConfig {
   /** SLACK_BOT_TOKEN: the bot token, `xoxb-...`. Required. */
   botToken: string;
-  /** SLACK_APP_TOKEN: an app-level token `xapp-...` for Socket Mode (no public URL needed). */
-  appToken: string | undefined;
-  /** SLACK_SIGNING_SECRET: HTTP Events API mode instead of Socket Mode, when there is no app token. */
-  signingSecret: string | undefined;
+  /** SLACK_APP_TOKEN: an app-level token `xapp-...` for Socket Mode (no public URL needed). Required. */
+  appToken: string;
   /** SLACK_API_URL: the Web API base. Default: https://slack.com/api/ (tests and proxies change it). */
   apiUrl: string | undefined;
   /** SLACK_STATE_DIR: where channels.json (the joined channels) is kept. Default: unset (memory only). */
@@ -21,8 +19,7 @@ export interface SlackConfig {
 
 export const SLACK_SETTINGS: Record<string, string> = {
   SLACK_BOT_TOKEN: 'bot token xoxb-... (required)',
-  SLACK_APP_TOKEN: 'app-level token xapp-... for Socket Mode',
-  SLACK_SIGNING_SECRET: 'signing secret, for the HTTP Events API instead of Socket Mode',
+  SLACK_APP_TOKEN: 'app-level token xapp-... for Socket Mode (required)',
 };
 
 /** True when the environment holds enough to start the pack. */
@@ -42,16 +39,15 @@ export function parseSlackConfig(env: Env): SlackConfig {
       'must be a bot token, starting with xoxb- (not a user or app token)',
     );
   }
-  const appToken = env.SLACK_APP_TOKEN?.trim() || undefined;
-  if (appToken && !appToken.startsWith('xapp-')) {
-    throw new ConfigError('SLACK_APP_TOKEN', 'must be an app-level token, starting with xapp-');
-  }
-  const signingSecret = env.SLACK_SIGNING_SECRET?.trim() || undefined;
-  if (!appToken && !signingSecret) {
+  const appToken = env.SLACK_APP_TOKEN?.trim();
+  if (!appToken) {
     throw new ConfigError(
       'SLACK_APP_TOKEN',
-      'is required for Socket Mode (or set SLACK_SIGNING_SECRET to receive events over HTTP instead)',
+      'is required: an app-level token (xapp-...) with connections:write, for Socket Mode',
     );
+  }
+  if (!appToken.startsWith('xapp-')) {
+    throw new ConfigError('SLACK_APP_TOKEN', 'must be an app-level token, starting with xapp-');
   }
   const apiUrl = env.SLACK_API_URL?.trim() || undefined;
   if (apiUrl && !/^https?:\/\/[^/]/.test(apiUrl))
@@ -59,7 +55,6 @@ export function parseSlackConfig(env: Env): SlackConfig {
   return {
     botToken,
     appToken,
-    signingSecret,
     apiUrl: apiUrl && !apiUrl.endsWith('/') ? `${apiUrl}/` : apiUrl,
     stateDir: env.SLACK_STATE_DIR?.trim() || undefined,
     defaultJoinChannel: env.SLACK_DEFAULT_JOIN_CHANNEL?.trim() || undefined,
