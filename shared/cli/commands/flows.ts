@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { resolveDataDir } from '../../../engine/engine-config.ts';
 import { busPackName, stepIdOf } from '../../../engine/flow-index.ts';
 import { checkFlowCommands, checkFlowTemplates } from '../../../engine/flow-templates.ts';
+import { FlowDirectory } from '../../../engine/flows/flow-directory.ts';
 import { type FlowProblem, parseFlow } from '../../../engine/flows/parse-flow.ts';
 import { DATABASE_FILE } from '../../../engine/state/database.ts';
 import { type AnnouncedCommand, EngineStore } from '../../../engine/state/engine-store.ts';
@@ -11,9 +12,6 @@ import { evaluateStep } from '../../../engine/step-evaluator.ts';
 import { TemplateEngine } from '../../../engine/templates/template-engine.ts';
 import { decodeEnvelope } from '../../envelope.ts';
 import { type CliCommand, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
-
-const FLOW_FILE = /^[^.].*\.(json|ya?ml)$/;
-const NOT_FLOWS = /^audiences\.(json|ya?ml)$/;
 
 export const flowsCommand: CliCommand = {
   name: 'flows',
@@ -73,37 +71,33 @@ async function check(
   manifests: ReadonlyMap<string, AnnouncedCommand[]>,
   out: NodeJS.WritableStream,
 ): Promise<number> {
-  let files: string[];
-  try {
-    files = (await readdir(dir)).filter((file) => FLOW_FILE.test(file) && !NOT_FLOWS.test(file)).sort();
-  } catch (error) {
-    throw new UsageError(`cannot read the flows directory ${dir}: ${(error as Error).message}`);
-  }
   const templates = new TemplateEngine({ datastore: () => undefined });
   const problems: FlowProblem[] = [];
-  const names = new Map<string, string>();
-  for (const file of files) {
-    const parsed = parseFlow(file, await readFile(join(dir, file), 'utf8'));
-    if (!parsed.flow) {
-      problems.push(...parsed.problems);
-      continue;
-    }
-    problems.push(...checkFlowTemplates(parsed.flow, file, templates));
-    problems.push(...checkFlowCommands(parsed.flow, file, manifests));
-    const other = names.get(parsed.flow.name);
-    if (other)
-      problems.push({
-        file,
-        path: '/name',
-        reason: `flow "${parsed.flow.name}" is also defined in ${other}`,
-      });
-    else names.set(parsed.flow.name, file);
+  // The engine's own loader, once and unwatched: the same files, parsing and duplicate-name rule.
+  let directory: FlowDirectory;
+  try {
+    directory = await FlowDirectory.open({
+      dir,
+      watch: false,
+      validate: (flow, file) => [
+        ...checkFlowTemplates(flow, file, templates),
+        ...checkFlowCommands(flow, file, manifests),
+      ],
+      onProblems: (found) => problems.push(...found),
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
+  await directory.close();
+  const files = new Set([
+    ...directory.flows().map((loaded) => loaded.file),
+    ...problems.map((problem) => problem.file),
+  ]);
   for (const problem of problems) out.write(`${problem.file}:${problem.path || '/'}: ${problem.reason}\n`);
   out.write(
     problems.length === 0
-      ? `${files.length} flow file(s) in ${dir}: no problems\n`
-      : `${problems.length} problem(s) in ${files.length} flow file(s)\n`,
+      ? `${files.size} flow file(s) in ${dir}: no problems\n`
+      : `${problems.length} problem(s) in ${files.size} flow file(s)\n`,
   );
   return problems.length === 0 ? EXIT.ok : EXIT.failure;
 }
