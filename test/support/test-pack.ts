@@ -101,14 +101,14 @@ export function createTestPack(name: string, outside = new FakeOutsideSystem()):
   });
 }
 
-/** Starts the test pack on `bus` with settings fit for tests (no retries, short limits); override any. */
-export function startTestPack(
+/** Starts `pack` on `bus` with settings fit for tests (no retries, short limits); override any. */
+export function startPackRuntime(
   bus: Bus,
-  options: Partial<PackRuntimeOptions> & { name: string; outside?: FakeOutsideSystem },
+  pack: PackDefinition,
+  overrides: Partial<PackRuntimeOptions> = {},
 ): Promise<PackRuntime> {
-  const { name, outside, ...overrides } = options;
   return PackRuntime.start({
-    pack: createTestPack(name, outside),
+    pack,
     bus,
     labels: {},
     logger: testLogger,
@@ -118,4 +118,13 @@ export function startTestPack(
     retry: { maxRetries: 0, minDelayMs: 10, maxDelayMs: 10 },
     ...overrides,
   });
+}
+
+/** Starts the test pack on `bus` with the settings of startPackRuntime; override any. */
+export function startTestPack(
+  bus: Bus,
+  options: Partial<PackRuntimeOptions> & { name: string; outside?: FakeOutsideSystem },
+): Promise<PackRuntime> {
+  const { name, outside, ...overrides } = options;
+  return startPackRuntime(bus, createTestPack(name, outside), overrides);
 }

@@ -8,11 +8,11 @@ import { JoinedChannels } from '../../../packs/slack/joined-channels.ts';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import { COMMANDS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../../shared/envelope.ts';
-import { Metrics } from '../../../shared/observability/metrics.ts';
 import { definePack } from '../../../shared/runtime/pack-definition.ts';
-import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
+import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
 import { type FakeSlack, startFakeSlack } from '../../fakes/slack/index.ts';
-import { EventCollector, testLogger } from '../../support/bus.ts';
+import { EventCollector } from '../../support/bus.ts';
+import { startPackRuntime } from '../../support/test-pack.ts';
 
 // The Slack commands run by the real pack runtime (on the in-memory bus) against the fake Slack.
 describe('Slack commands', () => {
@@ -47,12 +47,7 @@ describe('Slack commands', () => {
         joined,
       }),
     });
-    runtime = await PackRuntime.start({
-      pack,
-      bus,
-      labels: {},
-      logger: testLogger,
-      metrics: new Metrics(),
+    runtime = await startPackRuntime(bus, pack, {
       prefetch: 50,
       commandTimeoutMs: 20_000,
       retry: { maxRetries: 5, minDelayMs: 10, maxDelayMs: 50 },

@@ -7,11 +7,11 @@ import { parseSlackConfig } from '../../../packs/slack/slack-config.ts';
 import { createSlackPack } from '../../../packs/slack/slack-pack.ts';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import { createEnvelope } from '../../../shared/envelope.ts';
-import { Metrics } from '../../../shared/observability/metrics.ts';
-import { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
+import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
 import { type FakeSlack, startFakeSlack } from '../../fakes/slack/index.ts';
-import { EventCollector, testLogger } from '../../support/bus.ts';
+import { EventCollector } from '../../support/bus.ts';
 import { createTestEngine, loadedFlow } from '../../support/engine.ts';
+import { startPackRuntime } from '../../support/test-pack.ts';
 
 const configFor = (fake: FakeSlack, extra: Record<string, string> = {}) =>
   parseSlackConfig({
@@ -23,12 +23,7 @@ const configFor = (fake: FakeSlack, extra: Record<string, string> = {}) =>
   });
 
 const startRuntime = async (bus: MemoryBus, fake: FakeSlack, extra: Record<string, string> = {}) =>
-  PackRuntime.start({
-    pack: await createSlackPack(configFor(fake, extra)),
-    bus,
-    labels: {},
-    logger: testLogger,
-    metrics: new Metrics(),
+  startPackRuntime(bus, await createSlackPack(configFor(fake, extra)), {
     prefetch: 50,
     commandTimeoutMs: 10_000,
     retry: { maxRetries: 3, minDelayMs: 10, maxDelayMs: 50 },

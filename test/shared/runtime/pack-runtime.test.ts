@@ -4,10 +4,9 @@ import type { Bus } from '../../../shared/bus/bus.ts';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import { COMMANDS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../../shared/envelope.ts';
-import { Metrics } from '../../../shared/observability/metrics.ts';
-import { PackRuntime, type PackRuntimeOptions } from '../../../shared/runtime/pack-runtime.ts';
-import { connectTestBus, EventCollector, testLogger, uniquePackName } from '../../support/bus.ts';
-import { createTestPack, FakeOutsideSystem } from '../../support/test-pack.ts';
+import type { PackRuntimeOptions } from '../../../shared/runtime/pack-runtime.ts';
+import { connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
+import { createTestPack, FakeOutsideSystem, startPackRuntime } from '../../support/test-pack.ts';
 
 /** The same guarantees, on RabbitMQ and on the in-memory bus that single-process mode uses. */
 const buses: Array<[string, () => Promise<Bus>]> = [
@@ -29,12 +28,7 @@ for (const [busName, makeBus] of buses) {
       const name = uniquePackName();
       const outside = options.outside ?? new FakeOutsideSystem();
       const events = await EventCollector.start(bus, `${name}.*`);
-      const runtime = await PackRuntime.start({
-        pack: createTestPack(name, outside),
-        bus,
-        labels: {},
-        logger: testLogger,
-        metrics: new Metrics(),
+      const runtime = await startPackRuntime(bus, createTestPack(name, outside), {
         prefetch: 50,
         commandTimeoutMs: 10_000,
         retry: { maxRetries: 3, minDelayMs: 10, maxDelayMs: 50 },
