@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TemplateEngine, type TemplateScope } from '../../../engine/templates/template-engine.ts';
+import { TemplateEngine } from '../../../engine/templates/template-engine.ts';
+import { scope } from './scope.ts';
 
 const datastore: Record<string, unknown> = { product_teams: { flyte: 'flyte@flyte.com' }, answer: 42 };
 const engine = new TemplateEngine({ datastore: (key) => datastore[key] });
-
-function scope(payload: unknown, context: Record<string, unknown> = {}): TemplateScope {
-  return {
-    Event: {
-      Name: 'Test',
-      Pack: { Name: 'Tests', Labels: {} },
-      Payload: payload,
-      CreatedAt: '2024-01-01T00:00:00Z',
-    },
-    Context: context,
-  };
-}
 
 const render = (source: string, payload: unknown = {}) => engine.renderString(source, scope(payload));
 const value = (source: string, payload: unknown = {}) => engine.renderValue(source, scope(payload));

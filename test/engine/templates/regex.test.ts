@@ -1,22 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  TemplateEngine,
-  TemplateError,
-  type TemplateScope,
-} from '../../../engine/templates/template-engine.ts';
-
-function scope(payload: unknown): TemplateScope {
-  return {
-    Event: {
-      Name: 'Test',
-      Pack: { Name: 'Tests', Labels: {} },
-      Payload: payload,
-      CreatedAt: '2024-01-01T00:00:00Z',
-    },
-    Context: {},
-  };
-}
+import { TemplateEngine, TemplateError } from '../../../engine/templates/template-engine.ts';
+import { scope } from './scope.ts';
 
 test("the echo flow's criteria, read from JSON, is the regex ^echo\\s+", async () => {
   const engine = new TemplateEngine({ datastore: () => undefined });
