@@ -34,7 +34,7 @@ export class CommandExecutor {
     );
   }
 
-  async execute(command: Envelope): Promise<Envelope> {
+  async execute(command: Envelope, delivery: { redelivered: boolean }): Promise<Envelope> {
     const definition = Object.hasOwn(this.#options.pack.commands, command.name)
       ? this.#options.pack.commands[command.name]
       : undefined;
@@ -44,7 +44,7 @@ export class CommandExecutor {
       return this.#failure(command, definition, new CodedError('invalid_input', check.reason));
     }
     try {
-      const payload = await this.#run(command, definition);
+      const payload = await this.#run(command, definition, delivery.redelivered);
       return this.#result(command, definition.success, payload);
     } catch (error) {
       // Cut short by a stop past its grace period: no verdict, so the broker hands it to another instance.
@@ -53,7 +53,7 @@ export class CommandExecutor {
     }
   }
 
-  async #run(command: Envelope, definition: CommandDefinition): Promise<Payload> {
+  async #run(command: Envelope, definition: CommandDefinition, redelivered: boolean): Promise<Payload> {
     const { logger, metrics, pack, stopSignal, timeoutMs } = this.#options;
     // One controller and one timer per command: AbortSignal.any and AbortSignal.timeout cost several
     // percent of a pack's CPU at a few thousand commands per second.
@@ -78,6 +78,7 @@ export class CommandExecutor {
           command,
           signal,
           attempt,
+          redelivered,
           get logger() {
             return commandLog();
           },

@@ -12,6 +12,11 @@ export interface CommandContext {
   signal: AbortSignal;
   /** 1 for the first try, then 2, 3... after retryable failures. */
   attempt: number;
+  /**
+   * True when the broker delivered this command before (an instance crashed or lost its connection while
+   * running it): the earlier run may have done the work, so a handler that must not act twice checks.
+   */
+  redelivered: boolean;
   logger: Logger;
 }
 
@@ -38,6 +43,13 @@ export interface PackContext {
   logger: Logger;
 }
 
+/** An event a pack emits on its own, as PackStarted announces it. */
+export interface EventDefinition {
+  description: string;
+  /** JSON Schema of the payload, for consumers and `flows check`. Default: none announced. */
+  schema?: JsonSchema;
+}
+
 /** A pack: what it is called, the commands it takes, the events it emits. The runtime does the rest. */
 export interface PackDefinition {
   /** Lower-case, e.g. `slack`. */
@@ -47,7 +59,7 @@ export interface PackDefinition {
   // biome-ignore lint/suspicious/noExplicitAny: each command narrows its own input type.
   commands: Record<string, CommandDefinition<any>>;
   /** Events the pack emits on its own, besides command results. */
-  events?: Record<string, { description: string }>;
+  events?: Record<string, EventDefinition>;
   /** Connects to the outside system and starts emitting observed events. */
   start?: (context: PackContext) => Promise<void>;
   /** Disconnects; called after in-flight commands finished. */

@@ -189,7 +189,7 @@ export class PackRuntime {
       await this.#publishResult(recorded, message.replyTo);
       return;
     }
-    const result = await this.#runOnce(command);
+    const result = await this.#runOnce(command, message.redelivered);
     await this.#publishResult(result, message.replyTo);
     const outcome = result.name === pack.commands[command.name]?.success ? 'success' : 'failure';
     this.#options.metrics.commands.inc({ pack: pack.name, command: command.name, outcome });
@@ -200,10 +200,10 @@ export class PackRuntime {
   }
 
   /** Runs the command, or joins the run already under way for the same id. */
-  async #runOnce(command: Envelope): Promise<Envelope> {
+  async #runOnce(command: Envelope, redelivered: boolean): Promise<Envelope> {
     const running = this.#running.get(command.id);
     if (running) return running;
-    const run = this.#executor.execute(command).then(async (result) => {
+    const run = this.#executor.execute(command, { redelivered }).then(async (result) => {
       await this.#finished.add(command.id, result);
       return result;
     });
@@ -260,6 +260,7 @@ export class PackRuntime {
       events: Object.entries(pack.events ?? {}).map(([name, event]) => ({
         name,
         description: event.description,
+        ...(event.schema ? { schema: event.schema } : {}),
       })),
     };
   }
