@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Bus, Consumption } from '../shared/bus/bus.ts';
 import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../shared/bus/topology.ts';
+import { deterministicId } from '../shared/deterministic-id.ts';
 import { createEnvelope, type Envelope } from '../shared/envelope.ts';
-import { deterministicId } from './deterministic-id.ts';
 import type { EngineMetrics } from './engine-metrics.ts';
 import type { LoadedFlow } from './flow.ts';
 import { busPackName, continuationSteps, FlowIndex, type IndexedStep } from './flow-index.ts';

@@ -1,9 +1,15 @@
 import { setTimeout } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import { asCodedError, CodedError } from '../../shared/errors.ts';
-import { type CommandDefinition, defineCommand, type Payload } from '../../shared/runtime/pack-definition.ts';
+import {
+  type CommandContext,
+  type CommandDefinition,
+  defineCommand,
+  type Payload,
+} from '../../shared/runtime/pack-definition.ts';
 import type { ChannelPacer } from './channel-pacer.ts';
 import type { ChannelResolver } from './channel-resolver.ts';
+import { commandMetadata, findEarlierPost } from './earlier-posts.ts';
 import type { JoinedChannels } from './joined-channels.ts';
 import { slackFailure } from './slack-errors.ts';
 
@@ -26,27 +32,78 @@ const TRIES_IN_PLACE = 5;
 /**
  * Posts through the channel's pacing lane. A 429, 5xx or network error is retried right there, after
  * Retry-After or a backoff, holding the lane: messages behind it wait, so the channel keeps its order.
+ * When an earlier try may have posted (a redelivered command, a retried command, or a try whose answer
+ * was lost), the channel is searched for that post first, so nothing is posted twice.
  */
 async function post(
   deps: SlackCommandDeps,
   channel: string,
   args: Record<string, unknown>,
-  signal: AbortSignal,
+  context: CommandContext,
 ): Promise<string> {
+  const { signal, command } = context;
+  // A message with metadata of its own cannot carry the command id, and so cannot be found again.
+  const findable = args.metadata === undefined;
+  const message = findable ? { ...args, metadata: commandMetadata(command.id) } : args;
+  let mayHavePosted = context.redelivered || context.attempt > 1;
   return deps.pacer.schedule(channel, async () => {
     for (let attempt = 1; ; attempt++) {
+      // The command's verdict (a timeout) may already be out: posting now would contradict it.
+      signal.throwIfAborted();
+      if (findable && mayHavePosted) {
+        const earlier = await earlierPost(deps, channel, args.thread_ts, context);
+        if (earlier) return earlier;
+      }
       try {
-        const answer = await deps.web.chat.postMessage({ ...args, channel } as Parameters<
+        const answer = await deps.web.chat.postMessage({ ...message, channel } as Parameters<
           WebClient['chat']['postMessage']
         >[0]);
         return answer.ts as string;
       } catch (error) {
         const failure = slackFailure(error);
         if (!failure.retryable || attempt >= TRIES_IN_PLACE || signal.aborted) throw failure;
+        // A 429 means Slack posted nothing; after a 5xx or a lost connection it may have.
+        mayHavePosted ||= failure.code !== 'rate_limited';
         await setTimeout(failure.retryAfterMs ?? 100 * 2 ** attempt, undefined, { signal }).catch(() => {});
       }
     }
   });
+}
+
+/** The ts of the message an earlier run of this command posted in the channel, if it did. */
+async function earlierPost(
+  deps: SlackCommandDeps,
+  channel: string,
+  threadTs: unknown,
+  context: CommandContext,
+): Promise<string | undefined> {
+  try {
+    const search = await findEarlierPost(deps.web, {
+      channel,
+      threadTs: typeof threadTs === 'string' && threadTs ? threadTs : undefined,
+      commandId: context.command.id,
+      since: context.command.createdAt,
+    });
+    if (search.found) {
+      context.logger.info({ channel, ts: search.ts }, 'an earlier run already posted this; reporting it');
+      return search.ts;
+    }
+    if (!search.complete)
+      context.logger.warn(
+        { channel },
+        'searched the channel history as far as allowed without finding an earlier post; posting',
+      );
+    return undefined;
+  } catch (error) {
+    const failure = slackFailure(error);
+    if (failure.retryable) throw failure;
+    // Without history access (a missing scope) a possible duplicate beats a lost message.
+    context.logger.warn(
+      { channel, errorCode: failure.code, reason: failure.message },
+      'cannot check whether an earlier run posted this; posting',
+    );
+    return undefined;
+  }
 }
 
 async function call<T>(request: () => Promise<T>): Promise<T> {
@@ -73,13 +130,13 @@ export function slackCommands(deps: SlackCommandDeps): Record<string, CommandDef
       },
       success: 'MessageSent',
       failure: 'SendMessageFailed',
-      handler: async (input, { signal }) => {
+      handler: async (input, context) => {
         const channelId = await deps.channels.resolve(input.channelId);
         const timestamp = await post(
           deps,
           channelId,
-          { text: input.message, thread_ts: input.threadTimestamp },
-          signal,
+          { text: input.message, thread_ts: input.threadTimestamp || undefined },
+          context,
         );
         return { message: input.message, channelId, threadTimestamp: input.threadTimestamp ?? '', timestamp };
       },
@@ -108,9 +165,9 @@ export function slackCommands(deps: SlackCommandDeps): Record<string, CommandDef
       },
       success: 'RichMessageSent',
       failure: 'SendRichMessageFailed',
-      handler: async (input, { signal }) => {
+      handler: async (input, context) => {
         const channel = await deps.channels.resolve(input.channel);
-        const timestamp = await post(deps, channel, input, signal);
+        const timestamp = await post(deps, channel, input, context);
         return { ...input, timestamp };
       },
       failurePayload: (input: unknown, error: CodedError) => ({
@@ -131,12 +188,12 @@ export function slackCommands(deps: SlackCommandDeps): Record<string, CommandDef
       failure: 'BroadcastFailed',
       // Fails for good (not retryable) when a channel fails: each channel was already retried in place,
       // and retrying the whole command would post again where the first try succeeded.
-      handler: async (input, { signal }) => {
+      handler: async (input, context) => {
         const channelIds = deps.joined.list();
         const results = await Promise.all(
           channelIds.map(async (channelId) => {
             try {
-              await post(deps, channelId, { text: input.message }, signal);
+              await post(deps, channelId, { text: input.message }, context);
               return { channelId };
             } catch (error) {
               return { channelId, error: asCodedError(error) };

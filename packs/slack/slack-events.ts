@@ -38,27 +38,38 @@ export function listenToSlack(
 ): void {
   const { context, bot, users, joined } = options;
 
-  app.event('message', async ({ event }) => {
+  // Slack sends an event again when its ack was lost; the same event_id gives the same event id on the bus.
+  const observed = (body: { event_id?: string }) => (body.event_id ? { dedupeKey: body.event_id } : {});
+
+  app.event('message', async ({ event, body }) => {
     const message = event as unknown as MessageEvent;
     if (!SPOKEN_SUBTYPES.has(message.subtype) || !message.user) return;
     if (message.user === bot.userId || (bot.botId && message.bot_id === bot.botId)) return;
-    await context.emit('ReceivedMessage', {
-      channelId: message.channel,
-      user: await users.lookup(message.user),
-      message: message.text ?? '',
-      timestamp: message.ts,
-      threadTimestamp: message.thread_ts ?? '',
-    });
+    await context.emit(
+      'ReceivedMessage',
+      {
+        channelId: message.channel,
+        user: await users.lookup(message.user),
+        message: message.text ?? '',
+        timestamp: message.ts,
+        threadTimestamp: message.thread_ts ?? '',
+      },
+      observed(body),
+    );
   });
 
-  app.event('reaction_added', async ({ event }) => {
+  app.event('reaction_added', async ({ event, body }) => {
     const item = event.item as { channel?: string; ts?: string };
-    await context.emit('ReactionAdded', {
-      user: event.user,
-      reaction: event.reaction,
-      channelId: item.channel ?? '',
-      messageTimestamp: item.ts ?? '',
-    });
+    await context.emit(
+      'ReactionAdded',
+      {
+        user: event.user,
+        reaction: event.reaction,
+        channelId: item.channel ?? '',
+        messageTimestamp: item.ts ?? '',
+      },
+      observed(body),
+    );
   });
 
   // Invited in by someone: the channel becomes one of the pack's (Broadcast reaches it).

@@ -4,6 +4,7 @@ import { definePack, type PackDefinition } from '../../shared/runtime/pack-defin
 import { ChannelPacer } from './channel-pacer.ts';
 import { ChannelResolver } from './channel-resolver.ts';
 import { slackCommands } from './commands.ts';
+import { HttpEventsReceiver } from './http-events-receiver.ts';
 import { JoinedChannels } from './joined-channels.ts';
 import type { SlackConfig } from './slack-config.ts';
 import { slackFailure } from './slack-errors.ts';
@@ -13,7 +14,7 @@ import { UserDirectory } from './user-directory.ts';
 
 export const SLACK_PACK_VERSION = '0.1.0';
 
-/** The Slack pack: flyte-slack's commands and events on Bolt, in Socket Mode. */
+/** The Slack pack: flyte-slack's commands and events on Bolt, in Socket Mode or over HTTP. */
 export async function createSlackPack(config: SlackConfig): Promise<PackDefinition> {
   const corrupt: string[] = [];
   const joined = await JoinedChannels.open({
@@ -33,28 +34,27 @@ export async function createSlackPack(config: SlackConfig): Promise<PackDefiniti
   return definePack({
     name: 'slack',
     version: SLACK_PACK_VERSION,
-    description: 'Slack: messages, rich messages, broadcasts and channels, on Bolt in Socket Mode.',
+    description:
+      'Slack: messages, rich messages, broadcasts and channels, on Bolt (Socket Mode or HTTP events).',
     commands: slackCommands({ web, pacer: new ChannelPacer(config.pacing), channels, joined }),
     events: SLACK_EVENTS,
     async start(context) {
       for (const report of corrupt)
         context.logger.error({ file: report }, 'channels.json was corrupt and was set aside');
       const bot = await identify(web);
-      if (!config.appToken) {
-        throw new Error(
-          'SLACK_APP_TOKEN: Socket Mode needs an app-level token; the HTTP Events API mode is not built yet',
-        );
-      }
-      app = new App({
-        token: config.botToken,
-        receiver: new AckAfterPublishReceiver({
-          appToken: config.appToken,
-          slackApiUrl: config.apiUrl,
-          logger: context.logger,
-        }),
-        clientOptions,
-        logLevel: LogLevel.ERROR,
-      });
+      const receiver =
+        config.events.mode === 'socket'
+          ? new AckAfterPublishReceiver({
+              appToken: config.events.appToken,
+              slackApiUrl: config.apiUrl,
+              logger: context.logger,
+            })
+          : new HttpEventsReceiver({
+              signingSecret: config.events.signingSecret,
+              port: config.events.port,
+              logger: context.logger,
+            });
+      app = new App({ token: config.botToken, receiver, clientOptions, logLevel: LogLevel.ERROR });
       // Rethrown so the receiver does not acknowledge an event that was not published.
       app.error(async (error) => {
         throw error;
@@ -76,8 +76,12 @@ export async function createSlackPack(config: SlackConfig): Promise<PackDefiniti
       }
       await app.start();
       context.logger.info(
-        { botUserId: bot.userId, joined: joined.list() },
-        'connected to Slack in Socket Mode',
+        receiver instanceof HttpEventsReceiver
+          ? { botUserId: bot.userId, joined: joined.list(), eventsUrl: receiver.url }
+          : { botUserId: bot.userId, joined: joined.list() },
+        receiver instanceof HttpEventsReceiver
+          ? 'connected to Slack; receiving events over HTTP'
+          : 'connected to Slack in Socket Mode',
       );
     },
     async stop() {

@@ -37,9 +37,18 @@ export interface CommandDefinition<Input extends Payload = Payload> {
   failurePayload?: (input: unknown, error: CodedError) => Payload;
 }
 
+export interface EmitOptions {
+  correlationId?: string;
+  /**
+   * Names what was observed (Slack's event_id, a webhook's delivery id). Emitting the same key again gives
+   * the same event id, which consumers treat as the same event. Default: none (a new id every time).
+   */
+  dedupeKey?: string;
+}
+
 export interface PackContext {
   /** Publishes an observed event (e.g. ReceivedMessage); resolves once the broker has it. */
-  emit(name: string, payload: Payload, options?: { correlationId?: string }): Promise<void>;
+  emit(name: string, payload: Payload, options?: EmitOptions): Promise<void>;
   logger: Logger;
 }
 

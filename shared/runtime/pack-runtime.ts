@@ -14,12 +14,13 @@ import {
   packQueueName,
   routingKey,
 } from '../bus/topology.ts';
+import { deterministicId } from '../deterministic-id.ts';
 import { createEnvelope, type Envelope, type Labels, newMessageId } from '../envelope.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CommandExecutor } from './command-executor.ts';
 import { FinishedCommands } from './finished-commands.ts';
 import { labelsInclude, MAX_LABELS, nonEmptySubsets } from './labels.ts';
-import type { PackContext, PackDefinition, Payload } from './pack-definition.ts';
+import type { EmitOptions, PackContext, PackDefinition, Payload } from './pack-definition.ts';
 import type { RetryPolicy } from './retry.ts';
 
 export interface PackRuntimeOptions {
@@ -96,9 +97,12 @@ export class PackRuntime {
   }
 
   /** Publishes an event of the pack's own (not a command result). */
-  emit(name: string, payload: Payload, options: { correlationId?: string } = {}): Promise<void> {
+  emit(name: string, payload: Payload, options: EmitOptions = {}): Promise<void> {
     return this.#publishEvent(
       createEnvelope({
+        ...(options.dedupeKey
+          ? { id: deterministicId('event', this.#options.pack.name, name, options.dedupeKey) }
+          : {}),
         kind: 'event',
         pack: this.#options.pack.name,
         name,
