@@ -22,7 +22,7 @@ export interface PackEntry {
 export const PACK_CATALOG: readonly PackEntry[] = [
   {
     name: 'slack',
-    summary: 'Slack on Bolt, Socket Mode: messages, rich messages, broadcasts, channels; ReceivedMessage',
+    summary: 'Slack on Bolt (Socket Mode or HTTP events): messages, rich messages, broadcasts, channels',
     settings: SLACK_SETTINGS,
     isConfigured: slackConfigured,
     load: (env) => createSlackPack(parseSlackConfig(env)),

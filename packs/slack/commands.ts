@@ -26,7 +26,7 @@ const channelReference = {
   description: 'A channel id (C0123) or name (#deploys, deploys).',
 };
 
-/** Transient failures of one post retried in its place in the channel's queue, before it fails. */
+/** 5xx answers and network errors of one post retried in its place in the channel's queue, before it fails. */
 const TRIES_IN_PLACE = 5;
 
 /**
@@ -47,6 +47,7 @@ async function post(
   const message = findable ? { ...args, metadata: commandMetadata(command.id) } : args;
   let mayHavePosted = context.redelivered || context.attempt > 1;
   return deps.pacer.schedule(channel, async () => {
+    let faults = 0;
     for (let attempt = 1; ; attempt++) {
       // The command's verdict (a timeout) may already be out: posting now would contradict it.
       signal.throwIfAborted();
@@ -61,10 +62,14 @@ async function post(
         return answer.ts as string;
       } catch (error) {
         const failure = slackFailure(error);
-        if (!failure.retryable || attempt >= TRIES_IN_PLACE || signal.aborted) throw failure;
+        const rateLimited = failure.code === 'rate_limited';
+        // A 429 is waited out in place for as long as the command's time limit allows: giving the lane
+        // up would let the messages behind it overtake it.
+        if (!failure.retryable || signal.aborted || (!rateLimited && ++faults >= TRIES_IN_PLACE))
+          throw failure;
         // A 429 means Slack posted nothing; after a 5xx or a lost connection it may have.
-        mayHavePosted ||= failure.code !== 'rate_limited';
-        await setTimeout(failure.retryAfterMs ?? 100 * 2 ** attempt, undefined, { signal }).catch(() => {});
+        mayHavePosted ||= !rateLimited;
+        await setTimeout(failure.retryAfterMs ?? 100 * 2 ** faults, undefined, { signal }).catch(() => {});
       }
     }
   });

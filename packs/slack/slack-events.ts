@@ -82,4 +82,7 @@ export function listenToSlack(
   app.event('channel_left', async ({ event }) => {
     await joined.remove(event.channel);
   });
+  app.event('group_left', async ({ event }) => {
+    await joined.remove(event.channel);
+  });
 }

@@ -73,10 +73,10 @@ export function createTestPack(name: string, outside = new FakeOutsideSystem()):
         },
         success: 'SlowDone',
         failure: 'SlowFailed',
-        handler: async (input, { command }) => {
+        handler: async (input, { command, redelivered }) => {
           await sleep(input.ms);
           outside.posts.push({ channelId: 'slow', message: String(input.ms), commandId: command.id });
-          return { ms: input.ms };
+          return { ms: input.ms, redelivered };
         },
       }),
       Broken: defineCommand({

@@ -75,6 +75,11 @@ describe('a pack process', () => {
     const second = spawnNode(TEST_PACK_PROCESS, [first.pack], { ...process.env, AMQP_URL: brokerUrl() });
     const [result] = await first.events.waitFor((event) => event.causationId === command.id, 1, 30_000);
     assert.equal(result?.name, 'SlowDone');
+    assert.equal(
+      (result?.payload as { redelivered: boolean }).redelivered,
+      true,
+      'the handler is told the command may have run before',
+    );
     second.child.kill('SIGTERM');
     assert.equal(await second.exit, 0);
     await first.events.stop();

@@ -234,5 +234,16 @@ for (const [busName, makeBus] of buses) {
       assert.deepEqual(observed?.labels, { team: 'ops' });
       await pack.stop();
     });
+
+    test('an observation emitted twice under one dedupeKey keeps its event id; other keys get others', async () => {
+      const pack = await startPack();
+      await pack.runtime.emit('Observed', { what: 'once' }, { dedupeKey: 'Ev1' });
+      await pack.runtime.emit('Observed', { what: 'once' }, { dedupeKey: 'Ev1' });
+      await pack.runtime.emit('Observed', { what: 'another' }, { dedupeKey: 'Ev2' });
+      const observed = await pack.events.waitFor((event) => event.name === 'Observed', 3);
+      assert.equal(observed[0]?.id, observed[1]?.id);
+      assert.notEqual(observed[0]?.id, observed[2]?.id);
+      await pack.stop();
+    });
   });
 }
