@@ -48,7 +48,7 @@ async function post(
   let mayHavePosted = context.redelivered || context.attempt > 1;
   return deps.pacer.schedule(channel, async () => {
     let faults = 0;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       // The command's verdict (a timeout) may already be out: posting now would contradict it.
       signal.throwIfAborted();
       if (findable && mayHavePosted) {
