@@ -1,6 +1,7 @@
 import type { App, Receiver } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
 import type { Logger } from 'pino';
+import { slackFailure } from './slack-errors.ts';
 
 /**
  * Bolt's transport for Socket Mode, changed in one respect: an event is acknowledged to Slack only after
@@ -17,11 +18,9 @@ export class AckAfterPublishReceiver implements Receiver {
     this.#logger = options.logger;
     this.#client = new SocketModeClient({
       appToken: options.appToken,
-      // Without retryConfig the client would retry apps.connections.open 100 times before failing.
-      clientOptions: {
-        retryConfig: { retries: 2 },
-        ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {}),
-      },
+      // The client's own retryConfig (100 tries) stays: a reconnect that gives up on a network error
+      // would leave the pack deaf. A refused token is not retried, so start still fails fast.
+      clientOptions: options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {},
     });
     this.#client.on('slack_event', async ({ ack, body, retry_num, retry_reason }) => {
       try {
@@ -49,7 +48,13 @@ export class AckAfterPublishReceiver implements Receiver {
   }
 
   async start(): Promise<void> {
-    await this.#client.start();
+    try {
+      await this.#client.start();
+    } catch (error) {
+      throw new Error(
+        `SLACK_APP_TOKEN: cannot open a Socket Mode connection (${slackFailure(error).message})`,
+      );
+    }
   }
 
   async stop(): Promise<void> {

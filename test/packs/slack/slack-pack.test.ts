@@ -153,3 +153,14 @@ test('a refused bot token stops the pack at start with a message naming SLACK_BO
   await bus.close();
   await fake.close();
 });
+
+test('a refused app token stops the pack at start with a message naming SLACK_APP_TOKEN', async () => {
+  const fake = await startFakeSlack();
+  const bus = new MemoryBus();
+  await assert.rejects(
+    startRuntime(bus, fake, { SLACK_APP_TOKEN: 'xapp-wrong' }),
+    /SLACK_APP_TOKEN: cannot open a Socket Mode connection .*invalid_auth/,
+  );
+  await bus.close();
+  await fake.close();
+});
