@@ -39,9 +39,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ConsumeMessage } from 'amqplib';
-import { deterministicId } from '../../shared/deterministic-id.ts';
 import { ENGINE_QUEUE } from '../../engine/engine.ts';
 import { EVENTS_EXCHANGE, packQueueName } from '../../shared/bus/topology.ts';
+import { deterministicId } from '../../shared/deterministic-id.ts';
 import {
   AckBatch,
   BASELINE_COMMANDS,
