@@ -1,6 +1,7 @@
 import type { App, Receiver } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
 import type { Logger } from 'pino';
+import { boltLogger } from './bolt-logger.ts';
 import { slackFailure } from './slack-errors.ts';
 
 /**
@@ -18,6 +19,7 @@ export class AckAfterPublishReceiver implements Receiver {
     this.#logger = options.logger;
     this.#client = new SocketModeClient({
       appToken: options.appToken,
+      logger: boltLogger(options.logger),
       // The client's own retryConfig (100 tries) stays: a reconnect that gives up on a network error
       // would leave the pack deaf. A refused token is not retried, so start still fails fast.
       clientOptions: options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {},

@@ -1,65 +1,337 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AmqpBus } from '../../shared/bus/amqp/amqp-bus.ts';
+import { COMMANDS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
+import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.ts';
 import { brokerUrl, connectTestBus, EventCollector } from '../support/bus.ts';
-import { CLI, runCli, type Spawned, spawnNode } from '../support/processes.ts';
+import { CLI, ROOT, runCli, type Spawned, spawnNode } from '../support/processes.ts';
 
-// `switchboard pack slack` as users run it, on RabbitMQ, against the fake Slack.
+// The Slack pack's acceptance, as users run it: `switchboard pack slack` (or `switchboard all`) in its
+// own process, on RabbitMQ, against the fake Slack. Every test of this file shares the `slack` queue, so
+// they run one after another and never leave two Slack packs running at once.
 let fake: FakeSlack;
-let pack: Spawned;
 let bus: AmqpBus;
 let events: EventCollector;
-const env = () => ({
+let stateDir: string;
+let pack: Spawned | undefined;
+
+const slackEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...process.env,
   AMQP_URL: brokerUrl(),
+  LOG_LEVEL: 'info',
   SLACK_BOT_TOKEN: fake.tokens.bot,
   SLACK_APP_TOKEN: fake.tokens.app,
   SLACK_API_URL: fake.apiUrl,
+  SLACK_STATE_DIR: stateDir,
+  SWITCHBOARD_STATE_DIR: stateDir,
+  ...extra,
 });
 
+/** Starts `switchboard <args>` and waits for the Slack pack's PackStarted. */
+async function startPack(args = ['pack', 'slack'], env = slackEnv()): Promise<Spawned> {
+  assert.equal(pack, undefined, 'one Slack pack at a time');
+  const seen = events.named('PackStarted').length;
+  const started = spawnNode(CLI, args, env);
+  pack = started;
+  await events.waitFor((event) => event.name === 'PackStarted' && event.pack === 'slack', seen + 1, 30_000);
+  return started;
+}
+
+async function stopPack(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  const running = pack;
+  pack = undefined;
+  if (!running) return null;
+  running.child.kill(signal);
+  return running.exit;
+}
+
+async function send(name: string, payload: unknown): Promise<Envelope> {
+  const command = createEnvelope({ kind: 'command', pack: 'slack', name, payload });
+  await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: routingKey('slack', name) }, command);
+  return command;
+}
+
+async function resultOf(command: Envelope, timeoutMs = 20_000): Promise<Envelope> {
+  const [result] = await events.waitFor((event) => event.causationId === command.id, 1, timeoutMs);
+  return result as Envelope;
+}
+
+const posted = (text: string) => fake.messages.filter((message) => message.text === text);
+
 before(async () => {
-  fake = await startFakeSlack();
+  stateDir = await mkdtemp(join(tmpdir(), 'sb-slack-'));
+  fake = await startFakeSlack({ rateLimit: { burst: 3, perSecond: 1 } });
   fake.addChannel({ id: 'C0E2E', name: 'e2e', isMember: true });
+  fake.addChannel({ id: 'C0ORDER', name: 'order', isMember: true });
+  fake.addChannel({ id: 'C0STORM', name: 'storm', isMember: true });
+  fake.addChannel({ id: 'C0CRASH', name: 'crash', isMember: true });
+  fake.addChannel({ id: 'C0LATER', name: 'later' });
+  fake.addChannel({ id: 'C0OUT', name: 'outside' });
+  fake.addChannel({ id: 'C0OLD', name: 'old', isMember: true, isArchived: true });
   fake.addUser({ id: 'U1', name: 'ada' });
   bus = await connectTestBus();
   events = await EventCollector.start(bus, 'slack.*');
-  pack = spawnNode(CLI, ['pack', 'slack'], env());
-  await events.waitFor((event) => event.name === 'PackStarted', 1, 30_000);
+  await startPack(['all', '--flows', join(ROOT, 'flows'), '--data-dir', stateDir]);
 });
 
 after(async () => {
-  pack.child.kill('SIGTERM');
-  assert.equal(await pack.exit, 0, 'the pack stops cleanly on SIGTERM');
+  const code = await stopPack();
   await events.stop();
   await bus.close();
   await fake.close();
+  await rm(stateDir, { recursive: true, force: true });
+  assert.ok(code === null || code === 0, `the last pack stops cleanly on SIGTERM (exit ${code})`);
+});
+
+test('the echo bot end to end: "echo hi" typed in Slack is answered in Slack by `switchboard all`', async () => {
+  await fake.sendEvent({
+    type: 'message',
+    channel: 'C0E2E',
+    user: 'U1',
+    text: 'echo hi',
+    ts: '1700000001.000100',
+  });
+  const [reply] = await events.waitFor(
+    (event) => event.name === 'MessageSent' && (event.payload as { channelId: string }).channelId === 'C0E2E',
+  );
+  assert.deepEqual(posted('<@U1>, you said:\n>>> hi').length, 1);
+  assert.equal(
+    (reply?.payload as { timestamp?: string } | undefined)?.timestamp,
+    posted('<@U1>, you said:\n>>> hi')[0]?.ts,
+  );
+  const received = events
+    .named('ReceivedMessage')
+    .find((event) => (event.payload as { message: string }).message === 'echo hi');
+  assert.equal((received?.payload as { user: { name: string } } | undefined)?.user.name, 'ada');
 });
 
 test('switchboard send slack SendMessage --wait posts in Slack and prints MessageSent', async () => {
   const { code, stdout, stderr } = await runCli(
     ['send', 'slack', 'SendMessage', '--input', '{"channelId":"#e2e","message":"from the bus"}', '--wait'],
-    env(),
+    slackEnv(),
   );
   assert.equal(code, 0, stderr);
   const result = JSON.parse(stdout);
   assert.equal(result.name, 'MessageSent');
-  const posted = fake.messages.find((message) => message.text === 'from the bus');
-  assert.equal(posted?.channel, 'C0E2E');
-  assert.equal(result.payload.timestamp, posted?.ts);
+  assert.equal(posted('from the bus')[0]?.channel, 'C0E2E');
+  assert.equal(result.payload.timestamp, posted('from the bus')[0]?.ts);
 });
 
-test('a message typed in Slack arrives on the bus as slack.ReceivedMessage', async () => {
+test('every command answers with its success event, and with its failure event carrying Slack’s code', async () => {
+  // Invited into a channel that was archived since: Broadcast fails there and nowhere else.
   await fake.sendEvent({
+    type: 'member_joined_channel',
+    user: fake.bot.userId,
+    channel: 'C0OLD',
+    channel_type: 'C',
+  });
+  const cases: Array<[string, unknown, string, Record<string, unknown>]> = [
+    ['SendMessage', { channelId: 'C0E2E', message: 'plain' }, 'MessageSent', { channelId: 'C0E2E' }],
+    [
+      'SendMessage',
+      { channelId: '#outside', message: 'x' },
+      'SendMessageFailed',
+      { errorCode: 'not_in_channel' },
+    ],
+    ['SendMessage', { channelId: 'C0OLD', message: 'x' }, 'SendMessageFailed', { errorCode: 'is_archived' }],
+    [
+      'SendMessage',
+      { channelId: 'C0E2E', message: 'x'.repeat(40_001) },
+      'SendMessageFailed',
+      { errorCode: 'msg_too_long' },
+    ],
+    ['SendMessage', { channelId: 'C0E2E' }, 'SendMessageFailed', { errorCode: 'invalid_input' }],
+    [
+      'SendRichMessage',
+      { channel: '#e2e', text: 'rich', attachments: [{ color: '#36a64f', title: 'Build 42' }] },
+      'RichMessageSent',
+      { channel: '#e2e' },
+    ],
+    [
+      'SendRichMessage',
+      { channel: '#nowhere', text: 'x' },
+      'SendRichMessageFailed',
+      { errorCode: 'channel_not_found' },
+    ],
+    ['JoinChannel', { channelId: '#later' }, 'ChannelJoined', { channelId: 'C0LATER' }],
+    ['JoinChannel', { channelId: 'C0E2E' }, 'ChannelJoined', { channelId: 'C0E2E' }],
+    ['JoinChannel', { channelId: '#nowhere' }, 'JoinChannelFailed', { errorCode: 'channel_not_found' }],
+    [
+      'Broadcast',
+      { message: 'to all' },
+      'BroadcastFailed',
+      { errorCode: 'is_archived', failedChannelIds: ['C0OLD'] },
+    ],
+    ['LeaveChannel', { channelId: '#later' }, 'ChannelLeft', { channelId: 'C0LATER' }],
+    ['LeaveChannel', { channelId: '#outside' }, 'ChannelLeft', { channelId: 'C0OUT' }],
+    ['LeaveChannel', { channelId: '#nowhere' }, 'LeaveChannelFailed', { errorCode: 'channel_not_found' }],
+    ['GetChannelInfo', { channelName: 'e2e' }, 'GetChannelInfoSuccess', { channelName: 'e2e' }],
+    ['GetChannelInfo', { channelName: 'nowhere' }, 'GetChannelInfoFail', { errorCode: 'channel_not_found' }],
+    ['Unknown', {}, 'CommandFailed', { errorCode: 'unknown_command' }],
+  ];
+  for (const [name, payload, expected, fields] of cases) {
+    const result = await resultOf(await send(name, payload));
+    const label = `${name} ${JSON.stringify(payload).slice(0, 60)} → ${JSON.stringify(result.payload).slice(0, 300)}`;
+    assert.equal(result.name, expected, label);
+    for (const [key, value] of Object.entries(fields))
+      assert.deepEqual((result.payload as Record<string, unknown>)[key], value, `${label}: ${key}`);
+  }
+  // The partial failure posted in the two other channels; Slack's removal of the bot takes the archived
+  // channel out, so the next Broadcast succeeds, in the one channel left.
+  assert.deepEqual(
+    posted('to all')
+      .map((message) => message.channel)
+      .sort(),
+    ['C0E2E', 'C0LATER'],
+  );
+  await fake.sendEvent({ type: 'channel_left', channel: 'C0OLD', actor_id: 'U1' });
+  const sent = await resultOf(await send('Broadcast', { message: 'to all again' }));
+  assert.equal(sent.name, 'BroadcastSent', JSON.stringify(sent.payload));
+  assert.deepEqual((sent.payload as { channelIds: string[] }).channelIds, ['C0E2E']);
+  assert.deepEqual(
+    posted('to all again').map((message) => message.channel),
+    ['C0E2E'],
+  );
+  const info = events.named('GetChannelInfoSuccess').at(-1)?.payload as { channel: { id: string } };
+  assert.equal(info.channel.id, 'C0E2E');
+});
+
+test('30 messages to one channel arrive once each and in order, with the fake enforcing 1 per second', async () => {
+  fake.setRateLimit({ burst: 3, perSecond: 1 });
+  const commands: Envelope[] = [];
+  for (let i = 1; i <= 30; i++)
+    commands.push(await send('SendMessage', { channelId: '#order', message: `order ${i}` }));
+  const results = await Promise.all(commands.map((command) => resultOf(command, 90_000)));
+  assert.deepEqual(
+    results.map((result) => result.name),
+    commands.map(() => 'MessageSent'),
+  );
+  const texts = fake.messages
+    .filter((message) => message.channel === 'C0ORDER')
+    .map((message) => message.text);
+  assert.deepEqual(
+    texts,
+    commands.map((_, i) => `order ${i + 1}`),
+  );
+});
+
+test('a 429 storm delays messages but loses none, posts none twice and keeps their order', async () => {
+  fake.setRateLimit({ burst: 100, perSecond: 100 });
+  fake.failNext('chat.postMessage', { retryAfter: 1, times: 6 });
+  const commands: Envelope[] = [];
+  for (let i = 1; i <= 5; i++)
+    commands.push(await send('SendMessage', { channelId: 'C0STORM', message: `storm ${i}` }));
+  const results = await Promise.all(commands.map((command) => resultOf(command, 60_000)));
+  assert.ok(
+    results.every((result) => result.name === 'MessageSent'),
+    JSON.stringify(results.map((r) => r.payload)),
+  );
+  assert.equal(fake.requests.filter((request) => request.status === 429).length >= 6, true);
+  assert.deepEqual(
+    fake.messages.filter((message) => message.channel === 'C0STORM').map((message) => message.text),
+    ['storm 1', 'storm 2', 'storm 3', 'storm 4', 'storm 5'],
+  );
+});
+
+test('a dropped Socket Mode connection is reopened: the event sent meanwhile arrives, commands go on', async () => {
+  const opened = fake.requests.filter((request) => request.method === 'apps.connections.open').length;
+  fake.dropConnections();
+  const command = await send('SendMessage', { channelId: 'C0E2E', message: 'while reconnecting' });
+  const ack = await fake.sendEvent(
+    { type: 'message', channel: 'C0E2E', user: 'U1', text: 'after the drop', ts: '1700000003.000100' },
+    { timeoutMs: 30_000 },
+  );
+  assert.ok(ack.envelope_id, 'acknowledged once published');
+  await events.waitFor(
+    (event) =>
+      event.name === 'ReceivedMessage' && (event.payload as { message: string }).message === 'after the drop',
+  );
+  assert.equal((await resultOf(command)).name, 'MessageSent');
+  assert.ok(fake.requests.filter((request) => request.method === 'apps.connections.open').length > opened);
+});
+
+test('a pack killed after Slack posted, before it answered, does not post again when the command is redelivered', async () => {
+  // Slack records the post but holds its answer; the pack dies waiting for it.
+  fake.delayNext('chat.postMessage', { ms: 60_000, afterEffect: true });
+  const command = await send('SendMessage', { channelId: '#crash', message: 'exactly once' });
+  for (let i = 0; i < 400 && posted('exactly once').length === 0; i++)
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  assert.equal(posted('exactly once').length, 1, 'the first run posted');
+  await stopPack('SIGKILL');
+  await startPack();
+  const result = await resultOf(command, 30_000);
+  assert.equal(result.name, 'MessageSent', JSON.stringify(result.payload));
+  assert.equal(posted('exactly once').length, 1, 'not posted twice');
+  assert.equal((result.payload as { timestamp: string }).timestamp, posted('exactly once')[0]?.ts);
+});
+
+test('the joined channels survive a restart: Broadcast after it reaches a channel joined before it', async () => {
+  fake.addChannel({ id: 'C0KEPT', name: 'kept' });
+  assert.equal((await resultOf(await send('JoinChannel', { channelId: '#kept' }))).name, 'ChannelJoined');
+  assert.equal(await stopPack(), 0, 'stops cleanly on SIGTERM');
+  await startPack();
+  const result = await resultOf(await send('Broadcast', { message: 'after restart' }));
+  assert.equal(result.name, 'BroadcastSent', JSON.stringify(result.payload));
+  assert.ok((result.payload as { channelIds: string[] }).channelIds.includes('C0KEPT'));
+  assert.ok(posted('after restart').some((message) => message.channel === 'C0KEPT'));
+});
+
+test('HTTP Events API mode: url_verification, signed events in, bad or stale signatures refused', async () => {
+  assert.equal(await stopPack(), 0);
+  const http = await startPack(
+    ['pack', 'slack'],
+    slackEnv({ SLACK_APP_TOKEN: '', SLACK_SIGNING_SECRET: fake.signingSecret, SLACK_HTTP_PORT: '0' }),
+  );
+  const listening = await http.waitForOutput(/"eventsUrl":"http:\/\/[^:]+:\d+/);
+  const url = `http://127.0.0.1:${/(\d+)$/.exec(listening)?.[1]}/slack/events`;
+
+  const verification = await fake.verifyUrl(url);
+  assert.equal(verification.status, 200);
+  assert.match(JSON.stringify(verification.body), /challenge/);
+
+  const delivered = await fake.deliverEvent(url, {
     type: 'message',
     channel: 'C0E2E',
     user: 'U1',
-    text: 'hi bus',
-    ts: '1700000001.000100',
+    text: 'over http',
+    ts: '1700000002.000100',
   });
+  assert.equal(delivered.status, 200);
   const [received] = await events.waitFor(
     (event) =>
-      event.name === 'ReceivedMessage' && (event.payload as { message: string }).message === 'hi bus',
+      event.name === 'ReceivedMessage' && (event.payload as { message: string }).message === 'over http',
   );
-  assert.equal((received?.payload as { user: { name: string } } | undefined)?.user.name, 'ada');
+  assert.equal((received?.payload as { channelId?: string } | undefined)?.channelId, 'C0E2E');
+
+  const forged = await fake.deliverEvent(
+    url,
+    { type: 'message', channel: 'C0E2E', user: 'U1', text: 'forged', ts: '1700000002.000200' },
+    { signature: 'v0=00', retries: false },
+  );
+  assert.equal(forged.status, 401);
+  const stale = await fake.deliverEvent(
+    url,
+    { type: 'message', channel: 'C0E2E', user: 'U1', text: 'stale', ts: '1700000002.000300' },
+    { timestamp: Math.floor(Date.now() / 1000) - 6 * 60, retries: false },
+  );
+  assert.equal(stale.status, 401);
+  const early = await fake.deliverEvent(
+    url,
+    { type: 'message', channel: 'C0E2E', user: 'U1', text: 'from the future', ts: '1700000002.000400' },
+    { timestamp: Math.floor(Date.now() / 1000) + 6 * 60, retries: false },
+  );
+  assert.equal(early.status, 401);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const texts = events
+    .named('ReceivedMessage')
+    .map((event) => (event.payload as { message: string }).message);
+  assert.ok(
+    !texts.includes('forged') && !texts.includes('stale') && !texts.includes('from the future'),
+    texts.join(', '),
+  );
+  assert.match(http.stdout() + http.stderr(), /signature|verify/i, 'the refusal is logged with its reason');
 });

@@ -1,17 +1,13 @@
 // The Web API methods the fake serves, with Slack's answers and error codes
 // (https://docs.slack.dev/reference/methods/<method>). Transport concerns (body parsing, auth, injected
-// failures) live in web-api.ts.
+// failures) live in web-api.ts; reading history lives in history.ts.
 
+import { conversationsHistory, conversationsReplies } from './history.ts';
 import type { RateLimiter } from './rate-limit.ts';
-import type { Channel, SlackState } from './state.ts';
+import { type Args, fail, flag, limitArg, ok, type Reply, str } from './reply.ts';
+import type { SlackState } from './state.ts';
 
-export type Args = Readonly<Record<string, unknown>>;
-
-export interface Reply {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-  readonly headers?: Readonly<Record<string, string>>;
-}
+export type { Args, Reply } from './reply.ts';
 
 export interface MethodContext {
   readonly args: Args;
@@ -34,22 +30,15 @@ export const MAX_TEXT_LENGTH = 40_000;
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 
-const ok = (body: Record<string, unknown> = {}): Reply => ({ status: 200, body: { ok: true, ...body } });
-const fail = (error: string, extra: Record<string, unknown> = {}): Reply => ({
-  status: 200,
-  body: { ok: false, error, ...extra },
-});
-
-function str(args: Args, key: string): string | undefined {
-  const value = args[key];
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
+/** Slack's two metadata errors: not an object at all, or an object without event_type / event_payload. */
+function metadataError(metadata: unknown): string | undefined {
+  if (metadata === undefined) return undefined;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    return 'invalid_metadata_format';
+  const { event_type: type, event_payload: payload } = metadata as Record<string, unknown>;
+  if (typeof type !== 'string' || typeof payload !== 'object' || payload === null)
+    return 'invalid_metadata_schema';
   return undefined;
-}
-
-function flag(args: Args, key: string): boolean | undefined {
-  const value = args[key];
-  return typeof value === 'boolean' ? value : undefined;
 }
 
 function chatPostMessage({ args, state, postLimiter }: MethodContext): Reply {
@@ -65,6 +54,9 @@ function chatPostMessage({ args, state, postLimiter }: MethodContext): Reply {
   const attachments = args.attachments as unknown[] | undefined;
   if (!text && !blocks?.length && !attachments?.length) return fail('no_text');
   if (text && text.length > MAX_TEXT_LENGTH) return fail('msg_too_long');
+  const metadata = args.metadata;
+  const badMetadata = metadataError(metadata);
+  if (badMetadata) return fail(badMetadata);
 
   const admission = postLimiter.take(`chat.postMessage:${channel.id}`);
   if (!admission.allowed) {
@@ -78,11 +70,14 @@ function chatPostMessage({ args, state, postLimiter }: MethodContext): Reply {
   const ts = state.nextTs();
   const threadTs = str(args, 'thread_ts');
   const username = str(args, 'username');
+  // Slack ignores reply_broadcast outside a thread.
+  const broadcast = Boolean(threadTs && flag(args, 'reply_broadcast'));
   const { bot } = state;
   const message: Record<string, unknown> = {
     type: 'message',
     // A post with a custom username shows as a bot_message, as Slack does for overridden identities.
     ...(username ? { subtype: 'bot_message', username } : {}),
+    ...(broadcast ? { subtype: 'thread_broadcast' } : {}),
     user: bot.userId,
     bot_id: bot.botId,
     app_id: bot.appId,
@@ -95,28 +90,26 @@ function chatPostMessage({ args, state, postLimiter }: MethodContext): Reply {
       : {}),
     ...(threadTs ? { thread_ts: threadTs, parent_user_id: bot.userId } : {}),
   };
-  state.messages.push({
-    channel: channel.id,
-    ts,
-    text,
-    blocks,
-    attachments,
-    thread_ts: threadTs,
-    args,
-    message,
-  });
+  state.addPost(
+    {
+      channel: channel.id,
+      ts,
+      text,
+      blocks,
+      attachments,
+      thread_ts: threadTs,
+      reply_broadcast: broadcast,
+      metadata,
+      args,
+      message,
+    },
+    { channel: channel.id, ts, threadTs, broadcast, message, metadata },
+  );
   return ok({ channel: channel.id, ts, message });
 }
 
-function visibleChannel(state: SlackState, id: string | undefined): Channel | undefined {
-  const channel = state.channels().find((c) => c.id === id);
-  // Slack hides private channels the caller is not in: they look like channel_not_found.
-  if (!channel || (channel.isPrivate && !state.isBotMember(channel))) return undefined;
-  return channel;
-}
-
 function conversationsJoin({ args, state }: MethodContext): Reply {
-  const channel = visibleChannel(state, str(args, 'channel'));
+  const channel = state.visibleChannel(str(args, 'channel'));
   if (!channel) return fail('channel_not_found');
   if (channel.isArchived) return fail('is_archived');
   if (state.isBotMember(channel)) {
@@ -133,7 +126,7 @@ function conversationsJoin({ args, state }: MethodContext): Reply {
 }
 
 function conversationsLeave({ args, state }: MethodContext): Reply {
-  const channel = visibleChannel(state, str(args, 'channel'));
+  const channel = state.visibleChannel(str(args, 'channel'));
   if (!channel) return fail('channel_not_found');
   if (channel.isArchived) return fail('is_archived');
   // Slack's documented quirk: leaving a channel you are not in is ok:false with no `error` field.
@@ -143,7 +136,7 @@ function conversationsLeave({ args, state }: MethodContext): Reply {
 }
 
 function conversationsInfo({ args, state }: MethodContext): Reply {
-  const channel = visibleChannel(state, str(args, 'channel'));
+  const channel = state.visibleChannel(str(args, 'channel'));
   if (!channel) return fail('channel_not_found');
   return ok({ channel: state.conversationObject(channel) });
 }
@@ -157,9 +150,7 @@ const decodeCursor = (cursor: string): string | undefined => {
 function conversationsList({ args, state }: MethodContext): Reply {
   const types = new Set((str(args, 'types') ?? 'public_channel').split(',').map((t) => t.trim()));
   const excludeArchived = flag(args, 'exclude_archived') ?? false;
-  const limitArg = Number(str(args, 'limit') ?? DEFAULT_LIST_LIMIT);
-  const limit =
-    Number.isInteger(limitArg) && limitArg > 0 ? Math.min(limitArg, MAX_LIST_LIMIT) : DEFAULT_LIST_LIMIT;
+  const limit = limitArg(args, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
 
   const all = state
     .channels()
@@ -212,6 +203,8 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
   'conversations.leave': { token: 'bot', handle: conversationsLeave },
   'conversations.list': { token: 'bot', handle: conversationsList },
   'conversations.info': { token: 'bot', handle: conversationsInfo },
+  'conversations.history': { token: 'bot', handle: ({ args, state }) => conversationsHistory(args, state) },
+  'conversations.replies': { token: 'bot', handle: ({ args, state }) => conversationsReplies(args, state) },
   'users.info': { token: 'bot', handle: usersInfo },
   'apps.connections.open': { token: 'app', handle: appsConnectionsOpen },
 };

@@ -2,7 +2,7 @@
 // out a one-time URL; on connect the server sends {"type":"hello"}, then envelopes the client must ack
 // by sending back {envelope_id, payload?}. {"type":"disconnect"} asks the client to reconnect.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -13,6 +13,8 @@ const CLOSE_TIMEOUT_MS = 1000;
 
 export interface SocketModeOptions {
   readonly bot: BotIdentity;
+  /** Wraps an event in its event_callback payload (envelope.ts). */
+  readonly eventCallback: (event: Record<string, unknown>) => Record<string, unknown>;
   /** Base URL the socket URLs are built on, e.g. ws://127.0.0.1:PORT. */
   readonly baseUrl: () => string;
   /** How long sendEvent waits for a connection and its ack. */
@@ -122,7 +124,6 @@ export class SocketMode {
   async sendEvent(event: Record<string, unknown>, options: SendEventOptions = {}): Promise<Ack> {
     const timeoutMs = options.timeoutMs ?? this.#options.ackTimeoutMs;
     const deadline = Date.now() + timeoutMs;
-    const { bot } = this.#options;
     const envelopeId = randomUUID();
     const envelope = {
       envelope_id: envelopeId,
@@ -130,25 +131,7 @@ export class SocketMode {
       accepts_response_payload: false,
       retry_attempt: options.retryAttempt ?? 0,
       retry_reason: options.retryReason ?? '',
-      payload: {
-        token: 'fake-verification-token',
-        team_id: bot.teamId,
-        api_app_id: bot.appId,
-        event,
-        type: 'event_callback',
-        event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
-        event_time: Math.floor(Date.now() / 1000),
-        authorizations: [
-          {
-            enterprise_id: null,
-            team_id: bot.teamId,
-            user_id: bot.userId,
-            is_bot: true,
-            is_enterprise_install: false,
-          },
-        ],
-        is_ext_shared_channel: false,
-      },
+      payload: this.#options.eventCallback(event),
     };
     const socket = await this.#anySocket(deadline);
     if (!socket) throw new Error(`fake Slack: no Socket Mode connection within ${timeoutMs} ms`);

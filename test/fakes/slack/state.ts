@@ -1,4 +1,4 @@
-// Workspace state of the fake Slack: channels, users, memberships and posted messages.
+// Workspace state of the fake Slack: channels, users, memberships, and every channel's messages.
 // Shapes follow the Slack Web API objects (https://docs.slack.dev/reference/objects/conversation-object,
 // .../user-object), trimmed to the fields a pack reads.
 
@@ -61,10 +61,28 @@ export interface PostedMessage {
   /** Parsed from the JSON string the SDK sends. */
   readonly attachments: unknown[] | undefined;
   readonly thread_ts: string | undefined;
+  /** Whether a thread reply was also sent to the channel. */
+  readonly reply_broadcast: boolean;
+  /** Message metadata (`{event_type, event_payload}`), parsed from the JSON string the SDK sends. */
+  readonly metadata: unknown | undefined;
   /** Every argument as the fake understood it (JSON strings parsed, "true"/"false" as booleans). */
   readonly args: Readonly<Record<string, unknown>>;
   /** The `message` object returned to the caller. */
   readonly message: Readonly<Record<string, unknown>>;
+}
+
+/** A message in a channel's history, posted by the bot or by a person. */
+export interface StoredMessage {
+  readonly channel: string;
+  readonly ts: string;
+  /** The parent's ts for a thread reply; undefined for a top-level message. */
+  readonly threadTs: string | undefined;
+  /** A thread reply also shown in the channel (reply_broadcast). */
+  readonly broadcast: boolean;
+  /** The message object as conversations.history shows it, metadata left out. */
+  readonly message: Readonly<Record<string, unknown>>;
+  /** Shown only to callers asking for include_all_metadata, as Slack does. */
+  readonly metadata: unknown | undefined;
 }
 
 interface Channel {
@@ -79,19 +97,22 @@ interface Channel {
 }
 
 const CREATED = 1_600_000_000;
-// 1700000000.000100, .000200, ... : unique, increasing and shaped like real Slack timestamps.
-const FIRST_TS_MICROS = 1_700_000_000_000_000;
-const TS_STEP_MICROS = 100;
 
 export class SlackState {
   readonly bot: BotIdentity;
   readonly messages: PostedMessage[] = [];
   readonly #channels = new Map<string, Channel>();
   readonly #users = new Map<string, UserSpec>();
-  #lastTsMicros = FIRST_TS_MICROS;
+  /** Per channel, oldest first: ts only grows, so appending keeps the order. */
+  readonly #history = new Map<string, StoredMessage[]>();
+  readonly #postListeners = new Set<(message: PostedMessage) => void>();
+  readonly #clock: () => number;
+  #lastTsMicros = 0;
 
-  constructor(bot: BotIdentity) {
+  /** `clock` is the wall clock in milliseconds that message timestamps come from. */
+  constructor(bot: BotIdentity, clock: () => number) {
     this.bot = bot;
+    this.#clock = clock;
     this.addUser({ id: bot.userId, name: bot.userName, realName: bot.userName, isBot: true });
   }
 
@@ -123,6 +144,13 @@ export class SlackState {
     return undefined;
   }
 
+  /** A channel by id as the bot sees it: private channels it is not in look like channel_not_found. */
+  visibleChannel(id: string | undefined): Channel | undefined {
+    const channel = id === undefined ? undefined : this.#channels.get(id);
+    if (!channel || (channel.isPrivate && !this.isBotMember(channel))) return undefined;
+    return channel;
+  }
+
   channels(): Channel[] {
     return [...this.#channels.values()];
   }
@@ -140,11 +168,40 @@ export class SlackState {
     return channel.members.has(this.bot.userId);
   }
 
+  /**
+   * A message ts from the wall clock, as Slack's are (packs search history from "now minus a while"),
+   * unique and increasing even when the clock stands still or goes back.
+   */
   nextTs(): string {
-    this.#lastTsMicros += TS_STEP_MICROS;
+    this.#lastTsMicros = Math.max(Math.floor(this.#clock() * 1000), this.#lastTsMicros + 1);
     const seconds = Math.floor(this.#lastTsMicros / 1_000_000);
     const micros = String(this.#lastTsMicros % 1_000_000).padStart(6, '0');
     return `${seconds}.${micros}`;
+  }
+
+  /** Records a bot post: in `messages`, in the channel's history, and to every post listener. */
+  addPost(posted: PostedMessage, stored: StoredMessage): void {
+    this.messages.push(posted);
+    this.record(stored);
+    // After this answer is decided: a listener that throws must not change what Slack answers.
+    for (const listener of this.#postListeners) queueMicrotask(() => listener(posted));
+  }
+
+  /** Calls `listener` with every bot post from now on; returns the unsubscribe function. */
+  onPost(listener: (message: PostedMessage) => void): () => void {
+    this.#postListeners.add(listener);
+    return () => this.#postListeners.delete(listener);
+  }
+
+  record(message: StoredMessage): void {
+    const list = this.#history.get(message.channel) ?? [];
+    list.push(message);
+    this.#history.set(message.channel, list);
+  }
+
+  /** The channel's messages, thread replies included, oldest first. */
+  history(channelId: string): readonly StoredMessage[] {
+    return this.#history.get(channelId) ?? [];
   }
 
   /** The conversation object as conversations.* methods return it, seen by the bot. */

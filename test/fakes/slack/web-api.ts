@@ -4,6 +4,7 @@
 // limits (429) and outages (5xx) use other statuses.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type DelaySpec, Latency } from './latency.ts';
 import { type Args, METHODS, type MethodContext, type Reply, type TokenKind } from './methods.ts';
 
 export interface FailureSpec {
@@ -29,6 +30,8 @@ export interface RecordedRequest {
   /** What the fake answered. */
   status: number;
   response: Record<string, unknown>;
+  /** False when the client had gone before the answer could be sent (say, during an injected delay). */
+  delivered: boolean;
 }
 
 export interface WebApiOptions {
@@ -49,6 +52,8 @@ const BOOLEAN_ARGS = new Set([
   'exclude_archived',
   'include_locale',
   'include_num_members',
+  'inclusive',
+  'include_all_metadata',
 ]);
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
@@ -56,6 +61,7 @@ export class WebApi {
   readonly requests: RecordedRequest[] = [];
   readonly #options: WebApiOptions;
   readonly #failures = new Map<string, { spec: FailureSpec; left: number }>();
+  readonly #latency = new Latency();
 
   constructor(options: WebApiOptions) {
     this.#options = options;
@@ -64,6 +70,16 @@ export class WebApi {
   /** The next `times` calls of `method` ("*" for any method) fail as `spec` says. */
   failNext(method: string, spec: FailureSpec = {}): void {
     this.#failures.set(method, { spec, left: spec.times ?? 1 });
+  }
+
+  /** See DelaySpec: the next `times` calls of `method` ("*" for any) are held `ms` milliseconds. */
+  delayNext(method: string, spec: DelaySpec): void {
+    this.#latency.delayNext(method, spec);
+  }
+
+  /** Ends every injected delay now (when the fake closes). */
+  cancelDelays(): void {
+    this.#latency.cancelAll();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -88,12 +104,17 @@ export class WebApi {
       token,
       status: 0,
       response: {},
+      delivered: false,
     };
     this.requests.push(record);
+    const delay = this.#latency.take(method);
+    const afterEffect = delay?.afterEffect ?? true;
+    if (delay && !afterEffect) await this.#latency.wait(delay.ms);
     const reply = this.#answer(method, parsed.args, token);
     record.status = reply.status;
     record.response = reply.body;
-    send(res, reply);
+    if (delay && afterEffect) await this.#latency.wait(delay.ms);
+    record.delivered = send(res, reply);
   }
 
   #answer(method: string, args: Args, token: string | undefined): Reply {
@@ -176,7 +197,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function send(res: ServerResponse, reply: Reply): void {
+/** Sends the answer unless the client has gone; says whether it was sent. */
+function send(res: ServerResponse, reply: Reply): boolean {
+  if (res.destroyed || res.writableEnded || !res.socket || res.socket.destroyed) return false;
+  // A client that goes in the middle of the write must not crash the fake.
+  res.on('error', () => {});
   res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
   res.end(JSON.stringify(reply.body));
+  return true;
 }

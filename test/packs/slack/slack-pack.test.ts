@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Flow } from '../../../engine/flow.ts';
 import { EngineStore } from '../../../engine/state/engine-store.ts';
@@ -163,4 +165,65 @@ test('a refused app token stops the pack at start with a message naming SLACK_AP
   );
   await bus.close();
   await fake.close();
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A bus that refuses the next `failures` publishes of an event, as RabbitMQ does when it is down. */
+class FlakyBus extends MemoryBus {
+  failures = 0;
+  override async publish(...args: Parameters<MemoryBus['publish']>): Promise<void> {
+    if (args[1].name === 'ReceivedMessage' && this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('the broker is unreachable');
+    }
+    return super.publish(...args);
+  }
+}
+
+test('over HTTP, an event that could not be published is answered 500; Slack’s retry puts it on the bus once', async () => {
+  const fake = await startFakeSlack({ retryDelaysMs: [50, 50] });
+  fake.addChannel({ id: 'C1', name: 'general', isMember: true });
+  fake.addUser({ id: 'U1', name: 'ada' });
+  const bus = new FlakyBus();
+  const events = await EventCollector.start(bus, 'slack.*');
+  const port = await freePort();
+  const runtime = await startRuntime(bus, fake, {
+    SLACK_APP_TOKEN: '',
+    SLACK_SIGNING_SECRET: fake.signingSecret,
+    SLACK_HTTP_PORT: String(port),
+  });
+  try {
+    bus.failures = 1;
+    const delivery = await fake.deliverEvent(`http://127.0.0.1:${port}/slack/events`, {
+      type: 'message',
+      channel: 'C1',
+      user: 'U1',
+      text: 'survives an outage',
+      ts: '1700000000.000900',
+    });
+    assert.equal(delivery.status, 200);
+    assert.deepEqual(
+      fake.httpDeliveries.map((attempt) => [attempt.retryNum, attempt.status]),
+      [
+        [0, 500],
+        [1, 200],
+      ],
+    );
+    const received = events
+      .named('ReceivedMessage')
+      .filter((event) => (event.payload as { message: string }).message === 'survives an outage');
+    assert.equal(received.length, 1);
+  } finally {
+    await runtime.stop({ graceMs: 1000 });
+    await events.stop();
+    await bus.close();
+    await fake.close();
+  }
 });
