@@ -29,6 +29,8 @@ export interface SendEventOptions {
   /** Sets `retry_attempt` and `retry_reason`, as on Slack's redeliveries. Default 0 / "". */
   readonly retryAttempt?: number;
   readonly retryReason?: string;
+  /** The event_id to send, e.g. an earlier envelope's, as Slack's resends keep it. Default: a new one. */
+  readonly eventId?: string;
 }
 
 /** What the client sent back for an envelope. */
@@ -131,7 +133,10 @@ export class SocketMode {
       accepts_response_payload: false,
       retry_attempt: options.retryAttempt ?? 0,
       retry_reason: options.retryReason ?? '',
-      payload: this.#options.eventCallback(event),
+      payload: {
+        ...this.#options.eventCallback(event),
+        ...(options.eventId ? { event_id: options.eventId } : {}),
+      },
     };
     const socket = await this.#anySocket(deadline);
     if (!socket) throw new Error(`fake Slack: no Socket Mode connection within ${timeoutMs} ms`);

@@ -98,6 +98,41 @@ describe('the Slack pack on Bolt in Socket Mode, against the fake Slack', () => 
     assert.ok(!texts.includes('my own') && !texts.includes('also mine'), texts.join(', '));
   });
 
+  test('a reaction becomes ReactionAdded with who reacted, the emoji and the message it is on', async () => {
+    await fake.sendEvent({
+      type: 'reaction_added',
+      user: 'U1',
+      reaction: 'thumbsup',
+      item: { type: 'message', channel: 'C1', ts: '1700000000.000200' },
+      item_user: 'U0BOT',
+      event_ts: '1700000000.000250',
+    });
+    const [reaction] = await events.waitFor((event) => event.name === 'ReactionAdded');
+    assert.deepEqual(reaction?.payload, {
+      user: 'U1',
+      reaction: 'thumbsup',
+      channelId: 'C1',
+      messageTimestamp: '1700000000.000200',
+    });
+  });
+
+  test('Slack sending an event again (its ack was lost) gives the same event id on the bus', async () => {
+    const event = { type: 'message', channel: 'C1', user: 'U1', text: 'sent twice', ts: '1700000000.000600' };
+    await fake.sendEvent(event);
+    const first = events
+      .named('ReceivedMessage')
+      .filter((e) => (e.payload as { message: string }).message === 'sent twice');
+    assert.equal(first.length, 1);
+    // A resend carries the same event_id; the fake keeps it when told this is a retry of that envelope.
+    const again = fake.envelopes.at(-1) as { payload: { event_id: string } };
+    await fake.sendEvent(event, { retryAttempt: 1, retryReason: 'timeout', eventId: again.payload.event_id });
+    const both = events
+      .named('ReceivedMessage')
+      .filter((e) => (e.payload as { message: string }).message === 'sent twice');
+    assert.equal(both.length, 2);
+    assert.equal(both[0]?.id, both[1]?.id);
+  });
+
   test('the echo bot end to end: "echo hi" typed in Slack is answered in Slack', async () => {
     const echo = JSON.parse(
       await readFile(new URL('../../../flows/echo.json', import.meta.url), 'utf8'),
