@@ -14,6 +14,12 @@ export interface EngineConfig {
   retentionMaxAgeMs: number;
   /** SWITCHBOARD_EXECUTIONS_MAX_COUNT: executions kept at most. Default: 100000. */
   retentionMaxCount: number;
+  /**
+   * SWITCHBOARD_ENGINE_QUEUE: the queue of events the engine consumes. Engines sharing a queue split the
+   * events between them; engines on different queues each see every event (two deployments with their
+   * own flows on one broker). Default: switchboard.engine.
+   */
+  queue: string;
 }
 
 export interface EngineFlags {
@@ -39,7 +45,16 @@ export function parseEngineConfig(env: Env, flags: EngineFlags = {}): EngineConf
       1,
       100_000_000,
     ),
+    queue: parseQueueName(env.SWITCHBOARD_ENGINE_QUEUE),
   };
+}
+
+function parseQueueName(value: string | undefined): string {
+  const name = value?.trim() || 'switchboard.engine';
+  // RabbitMQ refuses names over 255 bytes and reserves the amq. prefix.
+  if (Buffer.byteLength(name) > 255 || name.startsWith('amq.'))
+    throw new ConfigError('SWITCHBOARD_ENGINE_QUEUE', `"${name}" is not a queue name RabbitMQ accepts`);
+  return name;
 }
 
 /** The data directory alone, for the CLI commands that only read or edit state. */
@@ -55,4 +70,6 @@ export const ENGINE_SETTINGS_HELP = `  SWITCHBOARD_FLOWS_DIR             flows d
   SWITCHBOARD_ENGINE_PREFETCH       events evaluated at once (default: 500)
   SWITCHBOARD_EXECUTION_TIMEOUT     seconds without a result before a command is timed_out (default: 300)
   SWITCHBOARD_EXECUTIONS_MAX_AGE    days executions are kept (default: 7)
-  SWITCHBOARD_EXECUTIONS_MAX_COUNT  executions kept at most (default: 100000)`;
+  SWITCHBOARD_EXECUTIONS_MAX_COUNT  executions kept at most (default: 100000)
+  SWITCHBOARD_ENGINE_QUEUE          queue of events it consumes; engines on one queue share the work,
+                                    on different queues each see every event (default: switchboard.engine)`;

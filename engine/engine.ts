@@ -25,6 +25,8 @@ export interface FlowEngineOptions {
   executionTimeoutMs: number;
   /** Executions kept: at most this old, and at most this many. */
   retention: { maxAgeMs: number; maxCount: number };
+  /** The queue of events it consumes. Default: ENGINE_QUEUE. */
+  queue?: string;
 }
 
 /**
@@ -58,7 +60,7 @@ export class FlowEngine {
     const { bus, prefetch } = this.#options;
     this.#consumption = await bus.consume(
       {
-        name: ENGINE_QUEUE,
+        name: this.#options.queue ?? ENGINE_QUEUE,
         durability: 'pack',
         bindings: [{ exchange: EVENTS_EXCHANGE, pattern: '#' }],
         kind: 'event',

@@ -25,6 +25,7 @@ export async function startEngine(parts: ProcessParts, config: EngineConfig): Pr
     prefetch: config.prefetch,
     executionTimeoutMs: config.executionTimeoutMs,
     retention: { maxAgeMs: config.retentionMaxAgeMs, maxCount: config.retentionMaxCount },
+    queue: config.queue,
   });
   const flows = await FlowDirectory.open({
     dir: config.flowsDir,

@@ -75,7 +75,11 @@ before(async () => {
   fake.addUser({ id: 'U1', name: 'ada' });
   bus = await connectTestBus();
   events = await EventCollector.start(bus, 'slack.*');
-  await startPack(['all', '--flows', join(ROOT, 'flows'), '--data-dir', stateDir]);
+  // An engine queue of its own: the engine tests' engine runs on the same broker at the same time.
+  await startPack(
+    ['all', '--flows', join(ROOT, 'flows'), '--data-dir', stateDir],
+    slackEnv({ SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.slack-e2e' }),
+  );
 });
 
 after(async () => {
@@ -95,17 +99,24 @@ test('the echo bot end to end: "echo hi" typed in Slack is answered in Slack by 
     text: 'echo hi',
     ts: '1700000001.000100',
   });
+  // The engine tests publish "echo hi" events of their own on this broker: only this channel's count.
+  const echo = '<@U1>, you said:\n>>> hi';
   const [reply] = await events.waitFor(
-    (event) => event.name === 'MessageSent' && (event.payload as { channelId: string }).channelId === 'C0E2E',
+    (event) =>
+      event.name === 'MessageSent' &&
+      (event.payload as { channelId: string; message: string }).channelId === 'C0E2E' &&
+      (event.payload as { message: string }).message === echo,
   );
-  assert.deepEqual(posted('<@U1>, you said:\n>>> hi').length, 1);
-  assert.equal(
-    (reply?.payload as { timestamp?: string } | undefined)?.timestamp,
-    posted('<@U1>, you said:\n>>> hi')[0]?.ts,
-  );
+  const replies = posted(echo).filter((message) => message.channel === 'C0E2E');
+  assert.equal(replies.length, 1);
+  assert.equal((reply?.payload as { timestamp?: string } | undefined)?.timestamp, replies[0]?.ts);
   const received = events
     .named('ReceivedMessage')
-    .find((event) => (event.payload as { message: string }).message === 'echo hi');
+    .find(
+      (event) =>
+        (event.payload as { message: string; channelId: string }).message === 'echo hi' &&
+        (event.payload as { channelId: string }).channelId === 'C0E2E',
+    );
   assert.equal((received?.payload as { user: { name: string } } | undefined)?.user.name, 'ada');
 });
 
