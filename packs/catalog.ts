@@ -1,5 +1,11 @@
 import type { Env } from '../shared/config.ts';
 import type { PackDefinition } from '../shared/runtime/pack-definition.ts';
+import {
+  CI_WEBHOOK_SETTINGS,
+  ciWebhookConfigured,
+  parseCiWebhookConfig,
+} from './ci-webhook/ci-webhook-config.ts';
+import { createCiWebhookPack } from './ci-webhook/ci-webhook-pack.ts';
 import { parseSlackConfig, SLACK_SETTINGS, slackConfigured } from './slack/slack-config.ts';
 import { createSlackPack } from './slack/slack-pack.ts';
 
@@ -16,8 +22,7 @@ export interface PackEntry {
 }
 
 /**
- * Every pack of this build. Each pack's issue adds its entry here (matrix, mattermost and ci-webhook are
- * to come); the runtime and the CLI need nothing else to run it.
+ * Every pack of this build. Each pack's issue adds its entry here (matrix and mattermost are to come); the runtime and the CLI need nothing else to run it.
  */
 export const PACK_CATALOG: readonly PackEntry[] = [
   {
@@ -26,6 +31,14 @@ export const PACK_CATALOG: readonly PackEntry[] = [
     settings: SLACK_SETTINGS,
     isConfigured: slackConfigured,
     load: (env) => createSlackPack(parseSlackConfig(env)),
+  },
+  {
+    name: 'ci-webhook',
+    summary:
+      'CI webhooks (JobServ, GitHub, GitLab, generic) over HTTP, verified: BuildStarted, BuildCompleted, DeploymentCompleted, WebhookReceived',
+    settings: CI_WEBHOOK_SETTINGS,
+    isConfigured: ciWebhookConfigured,
+    load: (env) => createCiWebhookPack(parseCiWebhookConfig(env)),
   },
 ];
 

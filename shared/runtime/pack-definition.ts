@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Envelope } from '../envelope.ts';
 import type { CodedError } from '../errors.ts';
 
@@ -50,6 +51,8 @@ export interface PackContext {
   /** Publishes an observed event (e.g. ReceivedMessage); resolves once the broker has it. */
   emit(name: string, payload: Payload, options?: EmitOptions): Promise<void>;
   logger: Logger;
+  /** The process's metrics registry, served at /metrics: a pack registers its own metrics here. */
+  registry: Registry;
 }
 
 /** An event a pack emits on its own, as PackStarted announces it. */

@@ -138,6 +138,7 @@ export class PackRuntime {
     const { pack, bus, labels, prefetch } = this.#options;
     const context: PackContext = {
       emit: (name, payload, options) => this.emit(name, payload, options),
+      registry: this.#options.metrics.registry,
       logger: this.#logger,
     };
     await pack.start?.(context);

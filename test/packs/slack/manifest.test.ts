@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import type { App } from '@slack/bolt';
+import { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { JoinedChannels } from '../../../packs/slack/joined-channels.ts';
 import { listenToSlack } from '../../../packs/slack/slack-events.ts';
@@ -58,7 +59,7 @@ test('the manifest subscribes to every event the pack listens to, in Socket Mode
   const listened: string[] = [];
   const app = { event: (name: string) => listened.push(name) } as unknown as App;
   listenToSlack(app, {
-    context: { emit: async () => {}, logger: testLogger },
+    context: { emit: async () => {}, logger: testLogger, registry: new Registry() },
     bot: { userId: 'U0BOT', botId: 'B0BOT' },
     users: {} as UserDirectory,
     joined: await JoinedChannels.open({}),

@@ -1,0 +1,85 @@
+import { createHmac } from 'node:crypto';
+import type {
+  Bus,
+  Consumption,
+  Destination,
+  MessageHandler,
+  PublishOptions,
+  QueueSpec,
+} from '../../../shared/bus/bus.ts';
+import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
+import type { Envelope } from '../../../shared/envelope.ts';
+
+/** `sha256:<hex>`, as JobServ signs. */
+export function jobservSignature(secret: string, body: string | Buffer): string {
+  return `sha256:${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** `sha256=<hex>`, as GitHub signs. */
+export function githubSignature(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** Standard-Webhooks headers for `body`, signed now (or at `timestamp`) with a decoded key. */
+export function standardWebhookHeaders(
+  key: Buffer,
+  id: string,
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): Record<string, string> {
+  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `v1,${signature}` };
+}
+
+/**
+ * The in-memory bus with a broker that can fail on purpose: `fail` refuses publishes, `hold` keeps them
+ * unconfirmed until release() (a broker that is slow to confirm, or a connection being re-made).
+ */
+export class ControllableBus implements Bus {
+  readonly inner = new MemoryBus();
+  mode: 'ok' | 'fail' | 'hold' = 'ok';
+  /** Publishes refused or held so far. */
+  refused = 0;
+  readonly #held: Array<() => void> = [];
+
+  async publish(destination: Destination, envelope: Envelope, options?: PublishOptions): Promise<void> {
+    if (this.mode === 'fail') {
+      this.refused++;
+      throw new Error('the broker is unreachable');
+    }
+    if (this.mode === 'hold') {
+      await new Promise<void>((resolve) => this.#held.push(resolve));
+    }
+    await this.inner.publish(destination, envelope, options);
+  }
+
+  /** Lets every held publish through, as a broker confirming late. */
+  release(): void {
+    for (const confirm of this.#held.splice(0)) confirm();
+  }
+
+  get heldCount(): number {
+    return this.#held.length;
+  }
+
+  consume(spec: QueueSpec, handler: MessageHandler): Promise<Consumption> {
+    return this.inner.consume(spec, handler);
+  }
+
+  declareQueue(name: string, bindings: QueueSpec['bindings']): Promise<void> {
+    return this.inner.declareQueue(name, bindings);
+  }
+
+  hasQueue(name: string): Promise<boolean> {
+    return this.inner.hasQueue(name);
+  }
+
+  isConnected(): boolean {
+    return this.mode === 'ok' && this.inner.isConnected();
+  }
+
+  close(): Promise<void> {
+    this.release();
+    return this.inner.close();
+  }
+}
