@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,8 +18,12 @@ import { CLI, ROOT, runCli, type Spawned, spawnNode } from '../support/processes
 let fake: FakeSlack;
 let bus: AmqpBus;
 let events: EventCollector;
+let builds: EventCollector;
 let stateDir: string;
 let pack: Spawned | undefined;
+/** The ci-webhook pack's base URL, in `switchboard all`. */
+let webhooks: string;
+const WEBHOOK_SECRET = 'e2e-jobserv-secret';
 
 const slackEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...process.env,
@@ -72,19 +78,31 @@ before(async () => {
   fake.addChannel({ id: 'C0LATER', name: 'later' });
   fake.addChannel({ id: 'C0OUT', name: 'outside' });
   fake.addChannel({ id: 'C0OLD', name: 'old', isMember: true, isArchived: true });
+  fake.addChannel({ id: 'C0BUILDS', name: 'builds', isMember: true });
+  fake.addChannel({ id: 'C0FAILS', name: 'build-failures', isMember: true });
   fake.addUser({ id: 'U1', name: 'ada' });
   bus = await connectTestBus();
   events = await EventCollector.start(bus, 'slack.*');
+  builds = await EventCollector.start(bus, 'ci-webhook.*');
   // An engine queue of its own: the engine tests' engine runs on the same broker at the same time.
-  await startPack(
+  const all = await startPack(
     ['all', '--flows', join(ROOT, 'flows'), '--data-dir', stateDir],
-    slackEnv({ SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.slack-e2e' }),
+    slackEnv({
+      SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.slack-e2e',
+      JOBSERV_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      CI_WEBHOOK_HOST: '127.0.0.1',
+      CI_WEBHOOK_PORT: '0',
+    }),
   );
+  webhooks = /receiving CI webhooks on (http:\/\/[0-9.:]+)/.exec(
+    await all.waitForOutput(/receiving CI webhooks on http:\/\/[0-9.:]+/),
+  )?.[1] as string;
 });
 
 after(async () => {
   const code = await stopPack();
   await events.stop();
+  await builds.stop();
   await bus.close();
   await fake.close();
   await rm(stateDir, { recursive: true, force: true });
@@ -118,6 +136,90 @@ test('the echo bot end to end: "echo hi" typed in Slack is answered in Slack by 
         (event.payload as { channelId: string }).channelId === 'C0E2E',
     );
   assert.equal((received?.payload as { user: { name: string } } | undefined)?.user.name, 'ada');
+});
+
+test("Deployment announcements: the README's signed curl of the example JobServ build becomes one rich message in #builds", async () => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const documented = readme
+    .split('\n')
+    .find((line) => line.trim().startsWith('body=$(cat docs/examples/jobserv-build.json)'));
+  assert.ok(documented, 'the README shows the signed curl command');
+  const curl = (): string =>
+    execFileSync('bash', ['-c', documented.trim().replace('http://localhost:8080', webhooks)], {
+      cwd: ROOT,
+      env: { ...process.env, JOBSERV_WEBHOOK_SECRET: WEBHOOK_SECRET },
+      encoding: 'utf8',
+    });
+  assert.match(curl(), /^HTTP\/1\.1 202/);
+  const [built] = await events.waitFor(
+    (event) =>
+      event.name === 'RichMessageSent' && (event.payload as { channel: string }).channel === '#builds',
+    1,
+    20_000,
+  );
+  const announced = fake.messages.filter((message) => message.channel === 'C0BUILDS');
+  assert.equal(announced.length, 1);
+  assert.equal(announced[0]?.ts, (built?.payload as { timestamp?: string } | undefined)?.timestamp);
+  assert.equal(announced[0]?.text, 'andy-corp/lmp build 67 (containers-devel) passed in 8 min 51 s');
+  const [attachment] = (announced[0]?.attachments ?? []) as Array<{
+    color: string;
+    fields: Array<{ title: string; value: string }>;
+    actions: Array<{ text: string; url: string }>;
+  }>;
+  assert.equal(attachment?.color, '#36a64f');
+  assert.deepEqual(
+    attachment?.fields.map((field) => `${field.title}: ${field.value}`),
+    [
+      'build-amd64-partner: passed',
+      'build-armhf: passed',
+      'build-aarch64: passed',
+      'publish-compose-apps: passed',
+    ],
+  );
+  assert.deepEqual(
+    attachment?.actions.map((action) => [action.text, action.url]),
+    [['View Logs', 'https://ci.foundries.io/projects/andy-corp/lmp/builds/67']],
+  );
+
+  // JobServ sending it again changes nothing.
+  assert.match(curl(), /^HTTP\/1\.1 200/);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(fake.messages.filter((message) => message.channel === 'C0BUILDS').length, 1);
+  assert.equal(builds.named('BuildCompleted').length, 1);
+  assert.equal(
+    fake.messages.filter((message) => message.channel === 'C0FAILS').length,
+    0,
+    'a passed build is not a failure',
+  );
+});
+
+test('a failed build is announced in #builds and again in #build-failures, in red', async () => {
+  const build = JSON.parse(await readFile(join(ROOT, 'docs/examples/jobserv-build.json'), 'utf8'));
+  build.build_id = 68;
+  build.url = build.url.replace('/67/', '/68/');
+  build.status = 'FAILED';
+  build.runs[1].status = 'FAILED';
+  const body = JSON.stringify(build);
+  const answer = await fetch(`${webhooks}/webhooks/jobserv`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-jobserv-sig': `sha256:${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+    },
+    body,
+  });
+  assert.equal(answer.status, 202, await answer.text());
+  await events.waitFor(
+    (event) =>
+      event.name === 'RichMessageSent' &&
+      (event.payload as { channel: string }).channel === '#build-failures',
+    1,
+    20_000,
+  );
+  const failure = fake.messages.find((message) => message.channel === 'C0FAILS');
+  assert.match(failure?.text ?? '', /build 68 .* failed/);
+  assert.equal((failure?.attachments as Array<{ color: string }> | undefined)?.[0]?.color, '#d00000');
+  assert.equal(fake.messages.filter((message) => message.channel === 'C0BUILDS').length, 2);
 });
 
 test('switchboard send slack SendMessage --wait posts in Slack and prints MessageSent', async () => {
