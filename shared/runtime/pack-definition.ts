@@ -53,6 +53,11 @@ export interface PackContext {
   logger: Logger;
   /** The process's metrics registry, served at /metrics: a pack registers its own metrics here. */
   registry: Registry;
+  /**
+   * Says the pack cannot go on (its credentials were revoked, say): the process logs the reason, stops
+   * as after SIGTERM (commands wait in the queue) and exits 1, so a supervisor notices.
+   */
+  fail(error: Error): void;
 }
 
 /** An event a pack emits on its own, as PackStarted announces it. */

@@ -58,6 +58,8 @@ export class PackRuntime {
   #consumptions: Consumption[] = [];
   #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
 
+  readonly #failure = Promise.withResolvers<Error>();
+
   private constructor(options: PackRuntimeOptions, finished: FinishedCommands) {
     this.#options = options;
     this.#finished = finished;
@@ -94,6 +96,11 @@ export class PackRuntime {
 
   get ready(): boolean {
     return this.#state === 'running' && this.#options.bus.isConnected();
+  }
+
+  /** Settles when the pack reported it cannot go on (PackContext.fail); the process then stops. */
+  get failure(): Promise<Error> {
+    return this.#failure.promise;
   }
 
   /** Publishes an event of the pack's own (not a command result). */
@@ -138,6 +145,11 @@ export class PackRuntime {
     const { pack, bus, labels, prefetch } = this.#options;
     const context: PackContext = {
       emit: (name, payload, options) => this.emit(name, payload, options),
+      fail: (error) => {
+        if (this.#state === 'stopping' || this.#state === 'stopped') return;
+        this.#logger.fatal({ reason: error.message }, 'the pack cannot go on');
+        this.#failure.resolve(error);
+      },
       registry: this.#options.metrics.registry,
       logger: this.#logger,
     };

@@ -9,9 +9,11 @@ import { redactUrl } from '../observability/redact.ts';
 import type { PackDefinition } from './pack-definition.ts';
 import { PackRuntime } from './pack-runtime.ts';
 
-/** Something a process runs until SIGTERM: a pack runtime, later the engine. */
+/** Something a process runs until SIGTERM: a pack runtime, the engine. */
 export interface Service {
   readonly ready: boolean;
+  /** Settles when the service cannot go on; the process then stops everything and exits 1. */
+  readonly failure?: Promise<Error>;
   stop(options: { graceMs: number; reason?: string }): Promise<void>;
 }
 
@@ -96,12 +98,20 @@ export async function runUntilSignalled(options: {
     services = await options.start({ bus, metrics, logger, config });
   } catch (error) {
     logger.fatal({ reason: (error as Error).message }, 'could not start');
+    stopped.cancel();
     clearInterval(sampleConnection);
     await health?.close();
     await bus.close();
     return 1;
   }
-  const signal = await stopped;
+  const failures = services.flatMap((service) => (service.failure ? [service.failure] : []));
+  const ending = await Promise.race([
+    stopped.signal.then((signal) => ({ signal, error: undefined })),
+    ...failures.map((failure) => failure.then((error) => ({ signal: 'failure', error }))),
+  ]);
+  stopped.cancel();
+  const { signal } = ending;
+  if (ending.error) logger.fatal({ reason: ending.error.message }, 'stopping: a service cannot go on');
   logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping: finishing in-flight work');
   const forced = setTimeout(() => {
     logger.error('in-flight work did not finish in time; exiting anyway');
@@ -115,18 +125,23 @@ export async function runUntilSignalled(options: {
   await health?.close();
   await bus.close();
   logger.info('stopped');
-  return 0;
+  return ending.error ? 1 : 0;
 }
 
-function waitForStopSignal(): Promise<string> {
+function waitForStopSignal(): { signal: Promise<string>; cancel: () => void } {
   // Keeps the process up even when it runs nothing yet (a fresh `npm start` with no pack configured).
   const keepAlive = setInterval(() => {}, 1 << 30);
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+  let cancel = () => {};
+  const signal = new Promise<string>((resolve) => {
+    const onSignal = (received: NodeJS.Signals) => {
+      cancel();
+      resolve(received);
+    };
+    cancel = () => {
       process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
       clearInterval(keepAlive);
-      resolve(signal);
     };
     process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   });
+  return { signal, cancel };
 }

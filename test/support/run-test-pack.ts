@@ -15,7 +15,17 @@ const catalog = [
     summary: 'test pack',
     settings: {},
     isConfigured: () => true,
-    load: async () => createTestPack(name),
+    load: async () => {
+      const pack = createTestPack(name);
+      const giveUpMs = Number(process.env.TEST_PACK_GIVE_UP_AFTER_MS);
+      // Stands for a pack whose credentials get revoked while it runs.
+      if (giveUpMs > 0) {
+        pack.start = async (context) => {
+          setTimeout(() => context.fail(new Error('the token was revoked')), giveUpMs);
+        };
+      }
+      return pack;
+    },
   },
 ];
 process.exitCode = await runCommand(packCommand(catalog), process.argv.slice(2), {

@@ -85,6 +85,16 @@ describe('a pack process', () => {
     await first.events.stop();
   });
 
+  test('a pack that cannot go on stops the process with its reason and exit status 1', async () => {
+    const spawned = spawnNode(TEST_PACK_PROCESS, [uniquePackName()], {
+      ...process.env,
+      AMQP_URL: brokerUrl(),
+      TEST_PACK_GIVE_UP_AFTER_MS: '300',
+    });
+    assert.equal(await spawned.exit, 1);
+    assert.match(spawned.stdout() + spawned.stderr(), /the token was revoked/);
+  });
+
   test('a bad setting stops it at start with a message naming the variable', async () => {
     const spawned = spawnNode(TEST_PACK_PROCESS, ['anything'], {
       ...process.env,
