@@ -1,13 +1,13 @@
 import { setTimeout } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import { asCodedError, CodedError } from '../../shared/errors.ts';
+import type { ChannelPacer } from '../../shared/runtime/channel-pacer.ts';
 import {
   type CommandContext,
   type CommandDefinition,
   defineCommand,
   type Payload,
 } from '../../shared/runtime/pack-definition.ts';
-import type { ChannelPacer } from './channel-pacer.ts';
 import type { ChannelResolver } from './channel-resolver.ts';
 import { commandMetadata, findEarlierPost } from './earlier-posts.ts';
 import type { JoinedChannels } from './joined-channels.ts';

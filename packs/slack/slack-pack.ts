@@ -1,7 +1,7 @@
 import { App, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
+import { ChannelPacer } from '../../shared/runtime/channel-pacer.ts';
 import { definePack, type PackDefinition } from '../../shared/runtime/pack-definition.ts';
-import { ChannelPacer } from './channel-pacer.ts';
 import { ChannelResolver } from './channel-resolver.ts';
 import { slackCommands } from './commands.ts';
 import { HttpEventsReceiver } from './http-events-receiver.ts';

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WebClient } from '@slack/web-api';
-import { ChannelPacer } from '../../../packs/slack/channel-pacer.ts';
 import { ChannelResolver } from '../../../packs/slack/channel-resolver.ts';
 import { slackCommands } from '../../../packs/slack/commands.ts';
 import { JoinedChannels } from '../../../packs/slack/joined-channels.ts';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import { COMMANDS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../../shared/envelope.ts';
+import { ChannelPacer } from '../../../shared/runtime/channel-pacer.ts';
 import { definePack } from '../../../shared/runtime/pack-definition.ts';
 import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
 import { type FakeSlack, startFakeSlack } from '../../fakes/slack/index.ts';

@@ -1,4 +1,4 @@
-/** Slack allows about one message per second per channel, with short bursts (docs/apis in the pack README). */
+/** Chat services limit messages per channel (Slack: about one per second, with short bursts). */
 export interface PacingOptions {
   /** Messages a quiet channel may take at once. Default: 3. */
   burst?: number;

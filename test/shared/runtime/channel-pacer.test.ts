@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChannelPacer } from '../../../packs/slack/channel-pacer.ts';
+import { ChannelPacer } from '../../../shared/runtime/channel-pacer.ts';
 
 /** A clock that only moves when the pacer sleeps, so timing is exact and the test instant. */
 function virtualClock() {
