@@ -6,6 +6,8 @@ import {
   parseCiWebhookConfig,
 } from './ci-webhook/ci-webhook-config.ts';
 import { createCiWebhookPack } from './ci-webhook/ci-webhook-pack.ts';
+import { MATRIX_SETTINGS, matrixConfigured, parseMatrixConfig } from './matrix/matrix-config.ts';
+import { createMatrixPack } from './matrix/matrix-pack.ts';
 import { parseSlackConfig, SLACK_SETTINGS, slackConfigured } from './slack/slack-config.ts';
 import { createSlackPack } from './slack/slack-pack.ts';
 
@@ -22,7 +24,7 @@ export interface PackEntry {
 }
 
 /**
- * Every pack of this build. Each pack's issue adds its entry here (matrix and mattermost are to come); the runtime and the CLI need nothing else to run it.
+ * Every pack of this build. Each pack's issue adds its entry here (mattermost is to come); the runtime and the CLI need nothing else to run it.
  */
 export const PACK_CATALOG: readonly PackEntry[] = [
   {
@@ -39,6 +41,14 @@ export const PACK_CATALOG: readonly PackEntry[] = [
     settings: CI_WEBHOOK_SETTINGS,
     isConfigured: ciWebhookConfigured,
     load: (env) => createCiWebhookPack(parseCiWebhookConfig(env)),
+  },
+  {
+    name: 'matrix',
+    summary:
+      'Matrix on matrix-js-sdk: messages, HTML messages, broadcasts, rooms and aliases; ReceivedMessage',
+    settings: MATRIX_SETTINGS,
+    isConfigured: matrixConfigured,
+    load: (env) => createMatrixPack(parseMatrixConfig(env)),
   },
 ];
 

@@ -1,0 +1,274 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type IRequestOpts, type MatrixClient, MatrixError, Method } from 'matrix-js-sdk';
+import { deterministicId } from '../../shared/deterministic-id.ts';
+import { asCodedError, CodedError } from '../../shared/errors.ts';
+import type { ChannelPacer } from '../../shared/runtime/channel-pacer.ts';
+import {
+  type CommandContext,
+  type CommandDefinition,
+  defineCommand,
+  type Payload,
+} from '../../shared/runtime/pack-definition.ts';
+import { matrixFailure } from './matrix-errors.ts';
+import { renderRichMessage } from './rich-message.ts';
+import type { Rooms } from './rooms.ts';
+
+export interface MatrixCommandDeps {
+  client: MatrixClient;
+  rooms: Rooms;
+  pacer: ChannelPacer;
+  msgtype: 'm.text' | 'm.notice';
+}
+
+const roomReference = {
+  type: 'string',
+  minLength: 1,
+  description: 'A room id (!id:server) or alias (#room:server).',
+};
+
+/** 5xx answers and network errors of one send retried in place before it fails. */
+const TRIES_IN_PLACE = 5;
+
+/**
+ * Sends through the room's lane, so that messages to one room keep their order. The transaction id is
+ * derived from the command id (and the room, for a Broadcast): a retried or redelivered command sends
+ * the same transaction, and the homeserver answers with the event it already made instead of a second
+ * one. M_LIMIT_EXCEEDED is waited out in place, holding the lane.
+ */
+async function send(
+  deps: MatrixCommandDeps,
+  roomId: string,
+  content: Record<string, unknown>,
+  context: CommandContext,
+): Promise<string> {
+  const txnId = `sb-${deterministicId(context.command.id, roomId)}`;
+  const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
+  return deps.pacer.schedule(roomId, async () => {
+    if (await deps.rooms.isEncrypted(roomId)) {
+      throw new CodedError(
+        'encrypted_room_unsupported',
+        `${roomId} is end-to-end encrypted, and the Matrix pack cannot encrypt messages yet; use an unencrypted room`,
+      );
+    }
+    let faults = 0;
+    for (;;) {
+      context.signal.throwIfAborted();
+      try {
+        const answer = await deps.client.http.authedRequest<{ event_id: string }>(
+          Method.Put,
+          path,
+          undefined,
+          content,
+          { abortSignal: context.signal } as IRequestOpts,
+        );
+        return answer.event_id;
+      } catch (error) {
+        if (error instanceof MatrixError && error.errcode === 'M_FORBIDDEN' && !deps.rooms.isJoined(roomId)) {
+          throw new CodedError(
+            'not_in_channel',
+            `the bot is not in ${roomId}: invite it, or send JoinChannel first (it never joins on its own)`,
+            { cause: error },
+          );
+        }
+        const failure = matrixFailure(error, `sending to ${roomId}`);
+        const rateLimited = failure.code === 'rate_limited';
+        if (!failure.retryable || context.signal.aborted || (!rateLimited && ++faults >= TRIES_IN_PLACE))
+          throw failure;
+        await sleep(failure.retryAfterMs ?? 100 * 2 ** faults, undefined, { signal: context.signal }).catch(
+          () => {},
+        );
+      }
+    }
+  });
+}
+
+function threadRelation(threadRoot: string | undefined): Record<string, unknown> {
+  if (!threadRoot) return {};
+  // is_falling_back and the reply let clients without thread support show it as a reply.
+  return {
+    'm.relates_to': {
+      rel_type: 'm.thread',
+      event_id: threadRoot,
+      is_falling_back: true,
+      'm.in_reply_to': { event_id: threadRoot },
+    },
+  };
+}
+
+/** The commands of the Slack pack, on Matrix: same names, same fields, Matrix ids inside. */
+export function matrixCommands(deps: MatrixCommandDeps): Record<string, CommandDefinition<Payload>> {
+  return {
+    SendMessage: defineCommand<{ message: string; channelId: string; threadTimestamp?: string }>({
+      description: 'Sends a text message to a room, or in a thread (threadTimestamp: the root event id).',
+      inputSchema: {
+        type: 'object',
+        required: ['message', 'channelId'],
+        properties: {
+          message: { type: 'string', minLength: 1 },
+          channelId: roomReference,
+          threadTimestamp: { type: 'string', description: 'Event id of the thread root.' },
+        },
+      },
+      success: 'MessageSent',
+      failure: 'SendMessageFailed',
+      handler: async (input, context) => {
+        const roomId = await deps.rooms.resolve(input.channelId);
+        const eventId = await send(
+          deps,
+          roomId,
+          {
+            msgtype: deps.msgtype,
+            body: input.message,
+            ...threadRelation(input.threadTimestamp || undefined),
+          },
+          context,
+        );
+        return {
+          message: input.message,
+          channelId: roomId,
+          threadTimestamp: input.threadTimestamp ?? '',
+          timestamp: eventId,
+          eventId,
+        };
+      },
+    }) as CommandDefinition<Payload>,
+
+    SendRichMessage: defineCommand<
+      Payload & { channel: string; text?: string; html?: string; attachments?: unknown[]; thread_ts?: string }
+    >({
+      description: 'Sends HTML (or Slack-style attachments rendered to HTML) with a plain-text body.',
+      inputSchema: {
+        type: 'object',
+        required: ['channel'],
+        properties: {
+          channel: roomReference,
+          text: { type: 'string' },
+          html: { type: 'string' },
+          attachments: { type: 'array' },
+          thread_ts: { type: 'string' },
+        },
+      },
+      success: 'RichMessageSent',
+      failure: 'SendRichMessageFailed',
+      handler: async (input, context) => {
+        const roomId = await deps.rooms.resolve(input.channel);
+        let rendered: Record<string, unknown>;
+        try {
+          rendered = { ...renderRichMessage(input) };
+        } catch (error) {
+          throw new CodedError('no_text', (error as Error).message);
+        }
+        const eventId = await send(
+          deps,
+          roomId,
+          { msgtype: deps.msgtype, ...rendered, ...threadRelation(input.thread_ts || undefined) },
+          context,
+        );
+        return { ...input, timestamp: eventId, eventId };
+      },
+      failurePayload: (input: unknown, error: CodedError) => ({
+        inputMessage: input,
+        error: error.message,
+        errorCode: error.code,
+      }),
+    }) as CommandDefinition<Payload>,
+
+    Broadcast: defineCommand<{ message: string }>({
+      description: 'Sends the message to every room the bot is in.',
+      inputSchema: {
+        type: 'object',
+        required: ['message'],
+        properties: { message: { type: 'string', minLength: 1 } },
+      },
+      success: 'BroadcastSent',
+      failure: 'BroadcastFailed',
+      handler: async (input, context) => {
+        const channelIds = deps.rooms.joined();
+        const results = await Promise.all(
+          channelIds.map(async (channelId) => {
+            try {
+              await send(deps, channelId, { msgtype: deps.msgtype, body: input.message }, context);
+              return { channelId };
+            } catch (error) {
+              return { channelId, error: asCodedError(error) };
+            }
+          }),
+        );
+        const failed = results.filter((result) => result.error);
+        if (failed.length > 0) {
+          const first = failed[0]?.error as CodedError;
+          // Retrying would be safe (same transactions), but each room was already retried in place.
+          throw new CodedError(
+            first.code,
+            `${failed.length} of ${channelIds.length} rooms failed: ${first.message}`,
+            {
+              cause: first,
+              details: {
+                failedChannelIds: failed.map((result) => result.channelId),
+                channelIds: results.filter((result) => !result.error).map((result) => result.channelId),
+              },
+            },
+          );
+        }
+        return { message: input.message, channelIds };
+      },
+    }) as CommandDefinition<Payload>,
+
+    JoinChannel: defineCommand<{ channelId: string }>({
+      description: 'Joins a room by id or alias; its messages then arrive as ReceivedMessage.',
+      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: roomReference } },
+      success: 'ChannelJoined',
+      failure: 'JoinChannelFailed',
+      handler: async (input, context) => {
+        const reference = input.channelId.trim();
+        try {
+          const answer = await deps.client.http.authedRequest<{ room_id: string }>(
+            Method.Post,
+            `/join/${encodeURIComponent(reference)}`,
+            undefined,
+            {},
+            { abortSignal: context.signal } as IRequestOpts,
+          );
+          deps.rooms.markJoined(answer.room_id);
+          return { channelId: answer.room_id };
+        } catch (error) {
+          if (error instanceof MatrixError && error.httpStatus === 404)
+            throw new CodedError('channel_not_found', `no room ${reference} is known to the homeserver`, {
+              cause: error,
+            });
+          throw matrixFailure(error, `joining ${reference}`);
+        }
+      },
+    }) as CommandDefinition<Payload>,
+
+    LeaveChannel: defineCommand<{ channelId: string }>({
+      description: 'Leaves a room. Leaving a room the bot is not in succeeds.',
+      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: roomReference } },
+      success: 'ChannelLeft',
+      failure: 'LeaveChannelFailed',
+      handler: async (input, context) => {
+        const roomId = await deps.rooms.resolve(input.channelId);
+        try {
+          await deps.client.http.authedRequest(
+            Method.Post,
+            `/rooms/${encodeURIComponent(roomId)}/leave`,
+            undefined,
+            {},
+            { abortSignal: context.signal } as IRequestOpts,
+          );
+        } catch (error) {
+          // 403: not in the room (never joined, or removed), which is where LeaveChannel wants the bot.
+          if (!(error instanceof MatrixError && error.httpStatus === 403)) {
+            if (error instanceof MatrixError && error.httpStatus === 404)
+              throw new CodedError('channel_not_found', `no room ${roomId} is known to the homeserver`, {
+                cause: error,
+              });
+            throw matrixFailure(error, `leaving ${roomId}`);
+          }
+        }
+        deps.rooms.markLeft(roomId);
+        return { channelId: roomId };
+      },
+    }) as CommandDefinition<Payload>,
+  };
+}
