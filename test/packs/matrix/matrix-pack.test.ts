@@ -187,3 +187,48 @@ describe('the Matrix pack against the fake homeserver', () => {
     assert.deepEqual(invite?.payload, { channelId: '!invited:fake.local', inviter: ALICE });
   });
 });
+
+test('with a password the pack logs in once and keeps its session; a revoked one is replaced', async () => {
+  const fake = await startFakeMatrix({ rooms: [{ id: ROOM, joined: true }] });
+  const stateDir = await mkdtemp(join(tmpdir(), 'sb-matrix-login-'));
+  const env = {
+    MATRIX_ACCESS_TOKEN: '',
+    MATRIX_USER_ID: fake.bot.userId,
+    MATRIX_PASSWORD: fake.bot.password,
+    MATRIX_STATE_DIR: stateDir,
+  };
+  const logins = () =>
+    fake.requests.filter((request) => request.endpoint === 'login' && request.method === 'POST');
+  const bus = new MemoryBus();
+  try {
+    for (let start = 1; start <= 2; start++)
+      await (await startRuntime(bus, fake, env)).stop({ graceMs: 100 });
+    assert.equal(logins().length, 1, 'the second start reused the saved session');
+    const saved = JSON.parse(await readFile(join(stateDir, 'session.json'), 'utf8'));
+    assert.equal(saved.userId, fake.bot.userId);
+    fake.revokeToken(saved.accessToken);
+    await (await startRuntime(bus, fake, env)).stop({ graceMs: 100 });
+    assert.equal(logins().length, 2, 'logged in again after the revocation');
+    const wrong = startRuntime(bus, fake, {
+      ...env,
+      MATRIX_PASSWORD: 'wrong',
+      MATRIX_STATE_DIR: `${stateDir}/other`,
+    });
+    await assert.rejects(wrong, /MATRIX_PASSWORD: the homeserver refused the login/);
+  } finally {
+    await bus.close();
+    await fake.close();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+});
+
+test('an unknown access token stops the pack at start with a message naming MATRIX_ACCESS_TOKEN', async () => {
+  const fake = await startFakeMatrix();
+  const bus = new MemoryBus();
+  await assert.rejects(
+    startRuntime(bus, fake, { MATRIX_ACCESS_TOKEN: 'syt_unknown' }),
+    /MATRIX_ACCESS_TOKEN: the homeserver does not know this token \(M_UNKNOWN_TOKEN\)/,
+  );
+  await bus.close();
+  await fake.close();
+});
