@@ -8,6 +8,12 @@ import {
 import { createCiWebhookPack } from './ci-webhook/ci-webhook-pack.ts';
 import { MATRIX_SETTINGS, matrixConfigured, parseMatrixConfig } from './matrix/matrix-config.ts';
 import { createMatrixPack } from './matrix/matrix-pack.ts';
+import {
+  MATTERMOST_SETTINGS,
+  mattermostConfigured,
+  parseMattermostConfig,
+} from './mattermost/mattermost-config.ts';
+import { createMattermostPack } from './mattermost/mattermost-pack.ts';
 import { parseSlackConfig, SLACK_SETTINGS, slackConfigured } from './slack/slack-config.ts';
 import { createSlackPack } from './slack/slack-pack.ts';
 
@@ -24,7 +30,7 @@ export interface PackEntry {
 }
 
 /**
- * Every pack of this build. Each pack's issue adds its entry here (mattermost is to come); the runtime and the CLI need nothing else to run it.
+ * Every pack of this build; the runtime and the CLI need nothing else to run one.
  */
 export const PACK_CATALOG: readonly PackEntry[] = [
   {
@@ -49,6 +55,13 @@ export const PACK_CATALOG: readonly PackEntry[] = [
     settings: MATRIX_SETTINGS,
     isConfigured: matrixConfigured,
     load: (env) => createMatrixPack(parseMatrixConfig(env)),
+  },
+  {
+    name: 'mattermost',
+    summary: 'Mattermost: bot account (REST, WebSocket), incoming webhook, slash commands',
+    settings: MATTERMOST_SETTINGS,
+    isConfigured: mattermostConfigured,
+    load: (env) => createMattermostPack(parseMattermostConfig(env)),
   },
 ];
 
