@@ -38,6 +38,17 @@ export interface CommandDefinition<Input extends Payload = Payload> {
   failurePayload?: (input: unknown, error: CodedError) => Payload;
 }
 
+/** A command a pack sends to another pack (PackContext.request). */
+export interface CommandRequest {
+  pack: string;
+  name: string;
+  payload: Payload;
+  /** Default: a new id. */
+  id?: string;
+  /** Default: the new command's id. */
+  correlationId?: string | undefined;
+}
+
 export interface EmitOptions {
   correlationId?: string;
   /**
@@ -58,6 +69,12 @@ export interface PackContext {
    * as after SIGTERM (commands wait in the queue) and exits 1, so a supervisor notices.
    */
   fail(error: Error): void;
+  /**
+   * Sends a command to a pack and resolves with its result event, or undefined when none came within
+   * `timeoutMs` (the pack is not running, say). A command id derived from what it stands for makes a
+   * repeat safe: the pack answers it from its record instead of running it again.
+   */
+  request(command: CommandRequest, options: { timeoutMs: number }): Promise<Envelope | undefined>;
 }
 
 /** An event a pack emits on its own, as PackStarted announces it. */

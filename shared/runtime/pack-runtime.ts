@@ -18,6 +18,7 @@ import { deterministicId } from '../deterministic-id.ts';
 import { createEnvelope, type Envelope, type Labels, newMessageId } from '../envelope.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CommandExecutor } from './command-executor.ts';
+import { CommandRequests } from './command-requests.ts';
 import { FinishedCommands } from './finished-commands.ts';
 import { labelsInclude, MAX_LABELS, nonEmptySubsets } from './labels.ts';
 import type { EmitOptions, PackContext, PackDefinition, Payload } from './pack-definition.ts';
@@ -59,11 +60,13 @@ export class PackRuntime {
   #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
 
   readonly #failure = Promise.withResolvers<Error>();
+  readonly #requests: CommandRequests;
 
   private constructor(options: PackRuntimeOptions, finished: FinishedCommands) {
     this.#options = options;
     this.#finished = finished;
     this.#logger = options.logger;
+    this.#requests = new CommandRequests(options.bus);
     this.#executor = new CommandExecutor({
       pack: options.pack,
       labels: options.labels,
@@ -135,6 +138,7 @@ export class PackRuntime {
     } catch (error) {
       this.#logger.warn({ reason: (error as Error).message }, 'the pack did not disconnect cleanly');
     }
+    await this.#requests.stop().catch(() => {});
     await this.emit('PackStopped', { ...this.#identity(), reason: options.reason ?? 'stopped' }).catch(
       (error: Error) => this.#logger.warn({ reason: error.message }, 'could not announce PackStopped'),
     );
@@ -151,6 +155,18 @@ export class PackRuntime {
         this.#failure.resolve(error);
       },
       registry: this.#options.metrics.registry,
+      request: (command, options) =>
+        this.#requests.request(
+          createEnvelope({
+            kind: 'command',
+            pack: command.pack,
+            name: command.name,
+            payload: command.payload,
+            correlationId: command.correlationId,
+            ...(command.id ? { id: command.id } : {}),
+          }),
+          options.timeoutMs,
+        ),
       logger: this.#logger,
     };
     await pack.start?.(context);

@@ -59,7 +59,13 @@ test('the manifest subscribes to every event the pack listens to, in Socket Mode
   const listened: string[] = [];
   const app = { event: (name: string) => listened.push(name) } as unknown as App;
   listenToSlack(app, {
-    context: { emit: async () => {}, fail: () => {}, logger: testLogger, registry: new Registry() },
+    context: {
+      emit: async () => {},
+      fail: () => {},
+      request: async () => undefined,
+      logger: testLogger,
+      registry: new Registry(),
+    },
     bot: { userId: 'U0BOT', botId: 'B0BOT' },
     users: {} as UserDirectory,
     joined: await JoinedChannels.open({}),

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Bus } from '../../../shared/bus/bus.ts';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import { COMMANDS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../../shared/envelope.ts';
+import { definePack, type PackContext } from '../../../shared/runtime/pack-definition.ts';
 import type { PackRuntimeOptions } from '../../../shared/runtime/pack-runtime.ts';
 import { connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
 import { createTestPack, FakeOutsideSystem, startPackRuntime } from '../../support/test-pack.ts';
@@ -233,6 +235,42 @@ for (const [busName, makeBus] of buses) {
       assert.deepEqual(observed?.payload, { what: 'a message' });
       assert.deepEqual(observed?.labels, { team: 'ops' });
       await pack.stop();
+    });
+
+    test('a pack can send a command to another pack and get its result; a repeat is answered from the record', async () => {
+      const target = await startPack();
+      let context: PackContext | undefined;
+      const caller = await startPackRuntime(
+        bus,
+        definePack({
+          name: uniquePackName('caller'),
+          version: 'test',
+          description: 'sends commands',
+          commands: {},
+          start: async (given) => {
+            context = given;
+          },
+        }),
+      );
+      const request = {
+        pack: target.name,
+        name: 'Post',
+        payload: { channelId: 'C1', message: 'hi' },
+        id: randomUUID(),
+      };
+      const result = await context?.request(request, { timeoutMs: 10_000 });
+      assert.equal(result?.name, 'Posted');
+      assert.equal(result?.causationId, request.id);
+      const again = await context?.request(request, { timeoutMs: 10_000 });
+      assert.equal(again?.name, 'Posted');
+      assert.equal(target.outside.posts.length, 1, 'run once');
+      const nobody = await context?.request(
+        { pack: uniquePackName('absent'), name: 'Post', payload: {} },
+        { timeoutMs: 300 },
+      );
+      assert.equal(nobody, undefined);
+      await caller.stop({ graceMs: 1000 });
+      await target.stop();
     });
 
     test('an observation emitted twice under one dedupeKey keeps its event id; other keys get others', async () => {
