@@ -14,6 +14,8 @@ import {
   parseMattermostConfig,
 } from './mattermost/mattermost-config.ts';
 import { createMattermostPack } from './mattermost/mattermost-pack.ts';
+import { NOTIFY_SETTINGS, parseNotifyConfig } from './notify/notify-config.ts';
+import { createNotifyPack } from './notify/notify-pack.ts';
 import { parseSlackConfig, SLACK_SETTINGS, slackConfigured } from './slack/slack-config.ts';
 import { createSlackPack } from './slack/slack-pack.ts';
 
@@ -62,6 +64,14 @@ export const PACK_CATALOG: readonly PackEntry[] = [
     settings: MATTERMOST_SETTINGS,
     isConfigured: mattermostConfigured,
     load: (env) => createMattermostPack(parseMattermostConfig(env)),
+  },
+  {
+    name: 'notify',
+    summary: 'Notify: a message to a named group (#admins) reaches every pack and channel it maps to',
+    settings: NOTIFY_SETTINGS,
+    // Built in: it needs nothing outside the bus, so `switchboard all` always runs it.
+    isConfigured: () => true,
+    load: async (env) => createNotifyPack(parseNotifyConfig(env)),
   },
 ];
 

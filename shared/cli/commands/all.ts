@@ -28,7 +28,7 @@ export function allCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCom
   return {
     name: 'all',
     summary: 'run every configured pack in one process (what `npm start` runs)',
-    help: `Usage: switchboard all [--flows DIR] [--data-dir DIR] [--health-port PORT]
+    help: `Usage: switchboard all [--flows DIR] [--data-dir DIR] [--audiences FILE] [--health-port PORT]
 
 Runs the flow engine (when the flows directory exists) and every pack whose settings are present in
 the environment, in one process. Without AMQP_URL they
@@ -44,7 +44,11 @@ ${RUNTIME_SETTINGS_HELP}
 ${ENGINE_SETTINGS_HELP}
 `,
     async run(argv, io) {
-      const { values, positionals } = parseCommandLine(argv, { ...ENGINE_OPTIONS, ...PROCESS_OPTIONS }, true);
+      const { values, positionals } = parseCommandLine(
+        argv,
+        { ...ENGINE_OPTIONS, ...PROCESS_OPTIONS, audiences: { type: 'string' } },
+        true,
+      );
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const config = parseConfig(io.env, {
         healthPort: values['health-port'],
@@ -73,7 +77,13 @@ ${ENGINE_SETTINGS_HELP}
           'no flows directory, so the flow engine does not run (set --flows)',
         );
       }
-      const packs = await Promise.all(configured.map((entry) => entry.load(io.env)));
+      // The notify pack reads its audiences beside the engine's flows, unless --audiences names a file.
+      const packEnv = {
+        ...io.env,
+        SWITCHBOARD_FLOWS_DIR: engineConfig.flowsDir,
+        ...(values.audiences ? { NOTIFY_AUDIENCES: values.audiences } : {}),
+      };
+      const packs = await Promise.all(configured.map((entry) => entry.load(packEnv)));
       const code = await runUntilSignalled({
         name: 'switchboard all',
         config,

@@ -18,7 +18,7 @@ export function packCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCo
   return {
     name: 'pack',
     summary: 'run one pack (a process that owns one outside system)',
-    help: `Usage: switchboard pack <name> [--labels k=v,...] [--state-dir DIR] [--health-port PORT]
+    help: `Usage: switchboard pack <name> [--labels k=v,...] [--state-dir DIR] [--health-port PORT] [--audiences FILE]
 
 Runs one pack on RabbitMQ: it consumes the queue switchboard.pack.<name>, runs each command once,
 and publishes one result event per command. Several instances of a pack share the queue.
@@ -32,6 +32,8 @@ Options:
   --state-dir DIR      overrides SWITCHBOARD_STATE_DIR
   --health-port PORT   overrides HEALTH_PORT
   --log-level LEVEL    overrides LOG_LEVEL
+  --flows DIR          notify: the flows directory its audiences file is in (overrides SWITCHBOARD_FLOWS_DIR)
+  --audiences FILE     notify: the audiences file (overrides NOTIFY_AUDIENCES)
 
 ${COMMON_SETTINGS_HELP}
 ${RUNTIME_SETTINGS_HELP}
@@ -42,6 +44,8 @@ ${RUNTIME_SETTINGS_HELP}
         {
           labels: { type: 'string', multiple: true },
           'state-dir': { type: 'string' },
+          flows: { type: 'string' },
+          audiences: { type: 'string' },
           ...PROCESS_OPTIONS,
         },
         true,
@@ -59,7 +63,11 @@ ${RUNTIME_SETTINGS_HELP}
         healthPort: values['health-port'],
         logLevel: values['log-level'],
       });
-      const pack = await entry.load(io.env);
+      const pack = await entry.load({
+        ...io.env,
+        ...(values.flows ? { SWITCHBOARD_FLOWS_DIR: values.flows } : {}),
+        ...(values.audiences ? { NOTIFY_AUDIENCES: values.audiences } : {}),
+      });
       const logger = createLogger({ level: config.logLevel, name: `switchboard-${entry.name}` });
       const code = await runUntilSignalled({
         name: `switchboard ${entry.name}`,
