@@ -40,3 +40,11 @@ export class Channels {
     }
   }
 }
+
+/** The channels the bot is a member of, in every team it is in (REST v4 lists them team by team). */
+export async function myChannels(client: Client4): Promise<Array<{ id: string; type: string }>> {
+  const teams = await client.getMyTeams();
+  const perTeam = await Promise.all(teams.map((team) => client.getMyChannels(team.id)));
+  const byId = new Map(perTeam.flat().map((channel) => [channel.id, channel]));
+  return [...byId.values()];
+}

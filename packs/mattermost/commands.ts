@@ -6,7 +6,7 @@ import {
   defineCommand,
   type Payload,
 } from '../../shared/runtime/pack-definition.ts';
-import type { Channels } from './channels.ts';
+import { type Channels, myChannels } from './channels.ts';
 import { MattermostHttpError } from './mattermost-client.ts';
 import { mattermostFailure } from './mattermost-errors.ts';
 import type { Poster } from './posting.ts';
@@ -137,7 +137,7 @@ export function mattermostCommands(deps: MattermostCommandDeps): Record<string, 
       handler: async (input, context) => {
         const account = needAccount(deps, 'Broadcast');
         const poster = needPoster(deps, 'Broadcast');
-        const channels = await account.client.getAllTeamsChannels().catch((error: unknown) => {
+        const channels = await myChannels(account.client).catch((error: unknown) => {
           throw mattermostFailure(error, 'listing the bot’s channels');
         });
         const channelIds = channels

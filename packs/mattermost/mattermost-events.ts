@@ -2,6 +2,7 @@ import { type Client4, WebSocketClient } from '@mattermost/client';
 import type { Post } from '@mattermost/types/posts';
 import type { Logger } from 'pino';
 import type { PackContext } from '../../shared/runtime/pack-definition.ts';
+import { myChannels } from './channels.ts';
 import { mattermostFailure } from './mattermost-errors.ts';
 
 /** Post types that are someone saying something (system messages about joins and headers are not). */
@@ -63,6 +64,7 @@ export class MattermostListener {
 
   stop(): void {
     this.#stopped = true;
+    this.#socket.clearReconnectTimeout();
     this.#socket.close();
   }
 
@@ -108,7 +110,7 @@ export class MattermostListener {
     const since = this.#lastSeenAt;
     let channels: Array<{ id: string }>;
     try {
-      channels = await this.#client.getAllTeamsChannels();
+      channels = await myChannels(this.#client);
     } catch (error) {
       throw mattermostFailure(error, 'listing channels to catch up');
     }
