@@ -4,11 +4,14 @@ import { mattermostConfigured, parseMattermostConfig } from '../../../packs/matt
 import { ConfigError } from '../../../shared/config.ts';
 
 test('each mode is configured on its own, and all three together', () => {
-  assert.deepEqual(parseMattermostConfig({ MATTERMOST_URL: 'https://mm.example.org/', MATTERMOST_TOKEN: 't' }), {
-    bot: { url: 'https://mm.example.org', token: 't' },
-    webhookUrl: undefined,
-    commands: undefined,
-  });
+  assert.deepEqual(
+    parseMattermostConfig({ MATTERMOST_URL: 'https://mm.example.org/', MATTERMOST_TOKEN: 't' }),
+    {
+      bot: { url: 'https://mm.example.org', token: 't' },
+      webhookUrl: undefined,
+      commands: undefined,
+    },
+  );
   assert.equal(
     parseMattermostConfig({ MATTERMOST_WEBHOOK_URL: 'https://mm.example.org/hooks/abc' }).webhookUrl,
     'https://mm.example.org/hooks/abc',
