@@ -176,6 +176,50 @@ test('a forged slash command token gets 401 and emits nothing', async () => {
   assert.equal(posted('Deploying evil for @alice').length, 0);
 });
 
+test('a slash command no flow answers in time gets the acknowledgement; a later answer follows through response_url', async () => {
+  const answer = await fake.fireSlashCommand(`${commandsUrl}/mattermost/command`, {
+    token: COMMAND_TOKEN,
+    command: '/status',
+    text: 'api',
+    channelId: deploys,
+    userId: alice,
+  });
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.body, { response_type: 'ephemeral', text: 'Working on it…' });
+  const result = await resultOf(
+    await send('RespondToCommand', {
+      responseUrl: answer.responseUrl,
+      text: 'api is up',
+      responseType: 'in_channel',
+    }),
+  );
+  assert.deepEqual(
+    [result.name, (result.payload as { via: string }).via],
+    ['CommandResponded', 'response_url'],
+  );
+  assert.equal(fake.followUps.length, 1);
+  assert.equal(posted('api is up')[0]?.channel_id, deploys);
+});
+
+test('an outgoing webhook is emitted too; an answer after its reply is posted in its thread by the bot', async () => {
+  const fired = await fake.fireOutgoingWebhook(`${commandsUrl}/mattermost/outgoing`, {
+    token: COMMAND_TOKEN,
+    channelId: deploys,
+    userId: alice,
+    text: 'build status please',
+    triggerWord: 'build',
+  });
+  assert.equal(fired.status, 200);
+  const [received] = await events.waitFor(
+    (event) =>
+      event.name === 'SlashCommandReceived' && (event.payload as { command: string }).command === 'build',
+  );
+  const { responseUrl } = (received?.payload ?? {}) as { responseUrl: string };
+  const result = await resultOf(await send('RespondToCommand', { responseUrl, text: 'all green' }));
+  assert.deepEqual([result.name, (result.payload as { via: string }).via], ['CommandResponded', 'post']);
+  assert.equal(posted('all green')[0]?.root_id, fired.triggerPost.id);
+});
+
 test('every command in bot mode, with its success event and its failure event', async () => {
   const cases: Array<[string, unknown, string, Record<string, unknown>]> = [
     ['SendMessage', { channelId: 'eng/deploys', message: 'by name' }, 'MessageSent', { channelId: deploys }],
