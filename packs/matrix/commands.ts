@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type IRequestOpts, type MatrixClient, MatrixError, Method } from 'matrix-js-sdk';
 import { deterministicId } from '../../shared/deterministic-id.ts';
-import { asCodedError, CodedError } from '../../shared/errors.ts';
+import { CodedError } from '../../shared/errors.ts';
+import { postToEvery } from '../../shared/runtime/broadcast.ts';
 import type { ChannelPacer } from '../../shared/runtime/channel-pacer.ts';
 import {
   type CommandContext,
@@ -183,33 +184,9 @@ export function matrixCommands(deps: MatrixCommandDeps): Record<string, CommandD
       success: 'BroadcastSent',
       failure: 'BroadcastFailed',
       handler: async (input, context) => {
-        const channelIds = deps.rooms.joined();
-        const results = await Promise.all(
-          channelIds.map(async (channelId) => {
-            try {
-              await send(deps, channelId, { msgtype: deps.msgtype, body: input.message }, context);
-              return { channelId };
-            } catch (error) {
-              return { channelId, error: asCodedError(error) };
-            }
-          }),
+        const channelIds = await postToEvery(deps.rooms.joined(), (channelId) =>
+          send(deps, channelId, { msgtype: deps.msgtype, body: input.message }, context),
         );
-        const failed = results.filter((result) => result.error);
-        if (failed.length > 0) {
-          const first = failed[0]?.error as CodedError;
-          // Retrying would be safe (same transactions), but each room was already retried in place.
-          throw new CodedError(
-            first.code,
-            `${failed.length} of ${channelIds.length} rooms failed: ${first.message}`,
-            {
-              cause: first,
-              details: {
-                failedChannelIds: failed.map((result) => result.channelId),
-                channelIds: results.filter((result) => !result.error).map((result) => result.channelId),
-              },
-            },
-          );
-        }
         return { message: input.message, channelIds };
       },
     }) as CommandDefinition<Payload>,

@@ -1,5 +1,6 @@
 import type { Client4 } from '@mattermost/client';
-import { asCodedError, CodedError } from '../../shared/errors.ts';
+import { CodedError } from '../../shared/errors.ts';
+import { postToEvery } from '../../shared/runtime/broadcast.ts';
 import {
   type CommandContext,
   type CommandDefinition,
@@ -144,31 +145,9 @@ export function mattermostCommands(deps: MattermostCommandDeps): Record<string, 
           .filter((channel) => channel.type === 'O' || channel.type === 'P')
           .map((channel) => channel.id)
           .sort();
-        const results = await Promise.all(
-          channelIds.map(async (channelId) => {
-            try {
-              await poster.post({ channel: channelId, message: input.message }, context);
-              return { channelId };
-            } catch (error) {
-              return { channelId, error: asCodedError(error) };
-            }
-          }),
+        await postToEvery(channelIds, (channelId) =>
+          poster.post({ channel: channelId, message: input.message }, context),
         );
-        const failed = results.filter((result) => result.error);
-        if (failed.length > 0) {
-          const first = failed[0]?.error as CodedError;
-          throw new CodedError(
-            first.code,
-            `${failed.length} of ${channelIds.length} channels failed: ${first.message}`,
-            {
-              cause: first,
-              details: {
-                failedChannelIds: failed.map((result) => result.channelId),
-                channelIds: results.filter((result) => !result.error).map((result) => result.channelId),
-              },
-            },
-          );
-        }
         return { message: input.message, channelIds };
       },
     }) as CommandDefinition<Payload>,

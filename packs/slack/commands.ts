@@ -1,6 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
-import { asCodedError, CodedError } from '../../shared/errors.ts';
+import type { CodedError } from '../../shared/errors.ts';
+import { postToEvery } from '../../shared/runtime/broadcast.ts';
 import type { ChannelPacer } from '../../shared/runtime/channel-pacer.ts';
 import {
   type CommandContext,
@@ -194,32 +195,9 @@ export function slackCommands(deps: SlackCommandDeps): Record<string, CommandDef
       // Fails for good (not retryable) when a channel fails: each channel was already retried in place,
       // and retrying the whole command would post again where the first try succeeded.
       handler: async (input, context) => {
-        const channelIds = deps.joined.list();
-        const results = await Promise.all(
-          channelIds.map(async (channelId) => {
-            try {
-              await post(deps, channelId, { text: input.message }, context);
-              return { channelId };
-            } catch (error) {
-              return { channelId, error: asCodedError(error) };
-            }
-          }),
+        const channelIds = await postToEvery(deps.joined.list(), (channelId) =>
+          post(deps, channelId, { text: input.message }, context),
         );
-        const failed = results.filter((result) => result.error);
-        if (failed.length > 0) {
-          const first = failed[0]?.error as CodedError;
-          throw new CodedError(
-            first.code,
-            `${failed.length} of ${channelIds.length} channels failed: ${first.message}`,
-            {
-              cause: first,
-              details: {
-                failedChannelIds: failed.map((result) => result.channelId),
-                channelIds: results.filter((result) => !result.error).map((result) => result.channelId),
-              },
-            },
-          );
-        }
         return { message: input.message, channelIds };
       },
     }) as CommandDefinition<Payload>,
