@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AmqpBus } from '../../shared/bus/amqp/amqp-bus.ts';
-import { COMMANDS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
-import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
+import type { Envelope } from '../../shared/envelope.ts';
 import { type FakeMatrix, startFakeMatrix } from '../fakes/matrix/index.ts';
 import { brokerUrl, connectTestBus, EventCollector } from '../support/bus.ts';
-import { CLI, ROOT, type Spawned, spawnNode } from '../support/processes.ts';
+import { PackProcess } from '../support/pack-process.ts';
+import { ROOT, type Spawned } from '../support/processes.ts';
 
 // The Matrix pack's acceptance, as users run it: its own process on RabbitMQ against the fake
 // homeserver. The tests share the `matrix` queue, so they run in order with one pack at a time.
@@ -21,7 +21,7 @@ let fake: FakeMatrix;
 let bus: AmqpBus;
 let events: EventCollector;
 let stateDir: string;
-let pack: Spawned | undefined;
+let pack: PackProcess;
 
 const matrixEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...process.env,
@@ -33,34 +33,6 @@ const matrixEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   SWITCHBOARD_STATE_DIR: stateDir,
   ...extra,
 });
-
-async function startPack(args = ['pack', 'matrix'], env = matrixEnv()): Promise<Spawned> {
-  assert.equal(pack, undefined, 'one Matrix pack at a time');
-  const seen = events.named('PackStarted').length;
-  const started = spawnNode(CLI, args, env);
-  pack = started;
-  await events.waitFor((event) => event.name === 'PackStarted' && event.pack === 'matrix', seen + 1, 30_000);
-  return started;
-}
-
-async function stopPack(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  const running = pack;
-  pack = undefined;
-  if (!running) return null;
-  running.child.kill(signal);
-  return running.exit;
-}
-
-async function send(name: string, payload: unknown): Promise<Envelope> {
-  const command = createEnvelope({ kind: 'command', pack: 'matrix', name, payload });
-  await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: routingKey('matrix', name) }, command);
-  return command;
-}
-
-async function resultOf(command: Envelope, timeoutMs = 20_000): Promise<Envelope> {
-  const [result] = await events.waitFor((event) => event.causationId === command.id, 1, timeoutMs);
-  return result as Envelope;
-}
 
 const sent = (body: string) => fake.sends.filter((event) => event.content.body === body);
 const received = (body: string) =>
@@ -77,14 +49,15 @@ before(async () => {
   });
   bus = await connectTestBus();
   events = await EventCollector.start(bus, 'matrix.*');
-  await startPack(
+  pack = new PackProcess('matrix', bus, events);
+  await pack.start(
     ['all', '--flows', join(ROOT, 'flows'), '--data-dir', stateDir],
     matrixEnv({ SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.matrix-e2e' }),
   );
 });
 
 after(async () => {
-  const code = await stopPack();
+  const code = await pack.stop();
   await events.stop();
   await bus.close();
   await fake.close();
@@ -144,7 +117,7 @@ test('every command answers with its success event, and with its failure event a
     ['GetChannelInfo', { channelName: 'ops' }, 'CommandFailed', { errorCode: 'unknown_command' }],
   ];
   for (const [name, payload, expected, fields] of cases) {
-    const result = await resultOf(await send(name, payload));
+    const result = await pack.resultOf(await pack.send(name, payload));
     const label = `${name} ${JSON.stringify(payload)} → ${JSON.stringify(result.payload).slice(0, 300)}`;
     assert.equal(result.name, expected, label);
     for (const [key, value] of Object.entries(fields))
@@ -158,8 +131,8 @@ test('ordered sends through a 429 storm: every message once, in order', async ()
   fake.failNext('send', { status: 429, errcode: 'M_LIMIT_EXCEEDED', retryAfterMs: 500, times: 5 });
   const commands: Envelope[] = [];
   for (let i = 1; i <= 10; i++)
-    commands.push(await send('SendMessage', { channelId: ROOM, message: `storm ${i}` }));
-  const results = await Promise.all(commands.map((command) => resultOf(command, 60_000)));
+    commands.push(await pack.send('SendMessage', { channelId: ROOM, message: `storm ${i}` }));
+  const results = await Promise.all(commands.map((command) => pack.resultOf(command, 60_000)));
   assert.ok(
     results.every((result) => result.name === 'MessageSent'),
     JSON.stringify(results.map((r) => r.payload)),
@@ -175,13 +148,13 @@ test('ordered sends through a 429 storm: every message once, in order', async ()
 test('a SendMessage redelivered after the pack died mid-send makes one event in the room', async () => {
   // The homeserver stores the event but holds its answer; the pack is killed waiting for it.
   fake.delayNext('send', { ms: 60_000, afterEffect: true });
-  const command = await send('SendMessage', { channelId: ROOM, message: 'exactly once' });
+  const command = await pack.send('SendMessage', { channelId: ROOM, message: 'exactly once' });
   for (let i = 0; i < 400 && sent('exactly once').length === 0; i++)
     await new Promise((resolve) => setTimeout(resolve, 25));
   assert.equal(sent('exactly once').length, 1, 'the first run sent it');
-  await stopPack('SIGKILL');
-  await startPack();
-  const result = await resultOf(command, 30_000);
+  await pack.stop('SIGKILL');
+  await pack.start(['pack', 'matrix'], matrixEnv());
+  const result = await pack.resultOf(command, 30_000);
   assert.equal(result.name, 'MessageSent', JSON.stringify(result.payload));
   assert.equal(sent('exactly once').length, 1, 'one event in the room');
   assert.equal((result.payload as { eventId: string }).eventId, sent('exactly once')[0]?.eventId);
@@ -190,9 +163,9 @@ test('a SendMessage redelivered after the pack died mid-send makes one event in 
 test('across a restart: a message sent while the pack was down arrives once, earlier ones are not repeated', async () => {
   fake.injectMessage(ROOM, { sender: ALICE, body: 'before the restart' });
   await events.waitFor((event) => (event.payload as { message?: string }).message === 'before the restart');
-  assert.equal(await stopPack(), 0);
+  assert.equal(await pack.stop(), 0);
   fake.injectMessage(ROOM, { sender: ALICE, body: 'while it was down' });
-  await startPack();
+  await pack.start(['pack', 'matrix'], matrixEnv());
   await events.waitFor((event) => (event.payload as { message?: string }).message === 'while it was down');
   fake.injectMessage(ROOM, { sender: ALICE, body: 'after the restart' });
   await events.waitFor((event) => (event.payload as { message?: string }).message === 'after the restart');
@@ -214,9 +187,8 @@ test('sync survives the homeserver going away and coming back, without duplicate
 });
 
 test('a revoked token stops the pack with a message naming MATRIX_ACCESS_TOKEN and exit status 1', async () => {
-  const running = pack as Spawned;
+  const running = pack.release() as Spawned;
   fake.revokeToken();
-  pack = undefined;
   assert.equal(await running.exit, 1);
   assert.match(
     running.stdout() + running.stderr(),

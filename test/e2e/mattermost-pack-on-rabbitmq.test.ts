@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AmqpBus } from '../../shared/bus/amqp/amqp-bus.ts';
-import { COMMANDS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
-import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
+import type { Envelope } from '../../shared/envelope.ts';
 import { type FakeMattermost, startFakeMattermost } from '../fakes/mattermost/index.ts';
 import { brokerUrl, connectTestBus, EventCollector } from '../support/bus.ts';
-import { CLI, type Spawned, spawnNode } from '../support/processes.ts';
+import { PackProcess } from '../support/pack-process.ts';
 
 // The Mattermost pack's acceptance, as users run it: its own process on RabbitMQ against the fake
 // Mattermost, first as a bot account with slash commands, then with only an incoming webhook. The tests
@@ -19,7 +18,7 @@ let bus: AmqpBus;
 let events: EventCollector;
 let stateDir: string;
 let flowsDir: string;
-let pack: Spawned | undefined;
+let pack: PackProcess;
 let commandsUrl: string;
 let deploys: string;
 let random: string;
@@ -37,38 +36,6 @@ const botEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   SWITCHBOARD_STATE_DIR: stateDir,
   ...extra,
 });
-
-async function startPack(args: string[], env: NodeJS.ProcessEnv): Promise<Spawned> {
-  assert.equal(pack, undefined, 'one Mattermost pack at a time');
-  const seen = events.named('PackStarted').length;
-  const started = spawnNode(CLI, args, env);
-  pack = started;
-  await events.waitFor(
-    (event) => event.name === 'PackStarted' && event.pack === 'mattermost',
-    seen + 1,
-    30_000,
-  );
-  return started;
-}
-
-async function stopPack(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  const running = pack;
-  pack = undefined;
-  if (!running) return null;
-  running.child.kill(signal);
-  return running.exit;
-}
-
-async function send(name: string, payload: unknown): Promise<Envelope> {
-  const command = createEnvelope({ kind: 'command', pack: 'mattermost', name, payload });
-  await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: routingKey('mattermost', name) }, command);
-  return command;
-}
-
-async function resultOf(command: Envelope, timeoutMs = 20_000): Promise<Envelope> {
-  const [result] = await events.waitFor((event) => event.causationId === command.id, 1, timeoutMs);
-  return result as Envelope;
-}
 
 const posted = (message: string) => fake.posts.filter((post) => post.message === message);
 
@@ -106,7 +73,8 @@ before(async () => {
   );
   bus = await connectTestBus();
   events = await EventCollector.start(bus, 'mattermost.*');
-  const all = await startPack(
+  pack = new PackProcess('mattermost', bus, events);
+  const all = await pack.start(
     ['all', '--flows', flowsDir, '--data-dir', stateDir],
     botEnv({ SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.mattermost-e2e' }),
   );
@@ -116,7 +84,7 @@ before(async () => {
 });
 
 after(async () => {
-  const code = await stopPack();
+  const code = await pack.stop();
   await events.stop();
   await bus.close();
   await fake.close();
@@ -135,7 +103,7 @@ test('a post in a channel the bot is in becomes ReceivedMessage, never the bot�
     threadTimestamp: '',
     postId: post.id,
   });
-  await resultOf(await send('SendMessage', { channelId: deploys, message: 'my own' }));
+  await pack.resultOf(await pack.send('SendMessage', { channelId: deploys, message: 'my own' }));
   fake.injectPost({ channelId: deploys, userId: alice, message: 'marker' });
   await events.waitFor((event) => (event.payload as { message?: string }).message === 'marker');
   assert.ok(
@@ -186,8 +154,8 @@ test('a slash command no flow answers in time gets the acknowledgement; a later 
   });
   assert.equal(answer.status, 200);
   assert.deepEqual(answer.body, { response_type: 'ephemeral', text: 'Working on it…' });
-  const result = await resultOf(
-    await send('RespondToCommand', {
+  const result = await pack.resultOf(
+    await pack.send('RespondToCommand', {
       responseUrl: answer.responseUrl,
       text: 'api is up',
       responseType: 'in_channel',
@@ -215,7 +183,7 @@ test('an outgoing webhook is emitted too; an answer after its reply is posted in
       event.name === 'SlashCommandReceived' && (event.payload as { command: string }).command === 'build',
   );
   const { responseUrl } = (received?.payload ?? {}) as { responseUrl: string };
-  const result = await resultOf(await send('RespondToCommand', { responseUrl, text: 'all green' }));
+  const result = await pack.resultOf(await pack.send('RespondToCommand', { responseUrl, text: 'all green' }));
   assert.deepEqual([result.name, (result.payload as { via: string }).via], ['CommandResponded', 'post']);
   assert.equal(posted('all green')[0]?.root_id, fired.triggerPost.id);
 });
@@ -255,7 +223,7 @@ test('every command in bot mode, with its success event and its failure event', 
     ],
   ];
   for (const [name, payload, expected, fields] of cases) {
-    const result = await resultOf(await send(name, payload));
+    const result = await pack.resultOf(await pack.send(name, payload));
     const label = `${name} ${JSON.stringify(payload)} → ${JSON.stringify(result.payload).slice(0, 300)}`;
     assert.equal(result.name, expected, label);
     for (const [key, value] of Object.entries(fields))
@@ -269,8 +237,8 @@ test('order through a 429 storm: every post once, in order', async () => {
   fake.failNext('createPost', { status: 429, retryAfter: 1, times: 3 });
   const commands: Envelope[] = [];
   for (let i = 1; i <= 6; i++)
-    commands.push(await send('SendMessage', { channelId: deploys, message: `storm ${i}` }));
-  const results = await Promise.all(commands.map((command) => resultOf(command, 60_000)));
+    commands.push(await pack.send('SendMessage', { channelId: deploys, message: `storm ${i}` }));
+  const results = await Promise.all(commands.map((command) => pack.resultOf(command, 60_000)));
   assert.ok(
     results.every((result) => result.name === 'MessageSent'),
     JSON.stringify(results.map((r) => r.payload)),
@@ -284,13 +252,13 @@ test('order through a 429 storm: every post once, in order', async () => {
 test('a SendMessage redelivered after the pack died mid-post does not post twice', async () => {
   // Mattermost makes the post but holds its answer past its 30 s pending_post_id memory; the pack is killed.
   fake.delayNext('createPost', { ms: 60_000, afterEffect: true });
-  const command = await send('SendMessage', { channelId: deploys, message: 'exactly once' });
+  const command = await pack.send('SendMessage', { channelId: deploys, message: 'exactly once' });
   for (let i = 0; i < 400 && posted('exactly once').length === 0; i++)
     await new Promise((resolve) => setTimeout(resolve, 25));
   assert.equal(posted('exactly once').length, 1, 'the first run posted');
-  await stopPack('SIGKILL');
-  await startPack(['pack', 'mattermost'], botEnv());
-  const result = await resultOf(command, 30_000);
+  await pack.stop('SIGKILL');
+  await pack.start(['pack', 'mattermost'], botEnv());
+  const result = await pack.resultOf(command, 30_000);
   assert.equal(result.name, 'MessageSent', JSON.stringify(result.payload));
   assert.equal(posted('exactly once').length, 1, 'not posted twice');
   assert.equal((result.payload as { postId: string }).postId, posted('exactly once')[0]?.id);
@@ -319,20 +287,20 @@ test('a short WebSocket disconnect loses no post: the pack catches up once recon
 });
 
 test('webhook mode: SendMessage and SendRichMessage post through the hook; account commands say what enables them', async () => {
-  assert.equal(await stopPack(), 0);
+  assert.equal(await pack.stop(), 0);
   const hook = fake.addIncomingHook({ channelId: deploys });
-  await startPack(['pack', 'mattermost'], {
+  await pack.start(['pack', 'mattermost'], {
     ...process.env,
     AMQP_URL: brokerUrl(),
     MATTERMOST_WEBHOOK_URL: hook.url,
   });
-  const sent = await resultOf(
-    await send('SendMessage', { channelId: 'deploys', message: 'through the hook' }),
+  const sent = await pack.resultOf(
+    await pack.send('SendMessage', { channelId: 'deploys', message: 'through the hook' }),
   );
   assert.equal(sent.name, 'MessageSent', JSON.stringify(sent.payload));
   assert.equal(posted('through the hook')[0]?.channel_id, deploys);
-  const rich = await resultOf(
-    await send('SendRichMessage', {
+  const rich = await pack.resultOf(
+    await pack.send('SendRichMessage', {
       channel: 'deploys',
       text: 'rich hook',
       attachments: [{ title: 'T' }],
@@ -340,11 +308,11 @@ test('webhook mode: SendMessage and SendRichMessage post through the hook; accou
     }),
   );
   assert.equal(rich.name, 'RichMessageSent', JSON.stringify(rich.payload));
-  const failed = await resultOf(await send('SendMessage', { channelId: 'nowhere', message: 'x' }));
+  const failed = await pack.resultOf(await pack.send('SendMessage', { channelId: 'nowhere', message: 'x' }));
   assert.equal(failed.name, 'SendMessageFailed');
   for (const name of ['Broadcast', 'JoinChannel', 'LeaveChannel']) {
-    const result = await resultOf(
-      await send(name, name === 'Broadcast' ? { message: 'x' } : { channelId: deploys }),
+    const result = await pack.resultOf(
+      await pack.send(name, name === 'Broadcast' ? { message: 'x' } : { channelId: deploys }),
     );
     assert.equal((result.payload as { errorCode: string }).errorCode, 'unsupported_in_webhook_mode', name);
     assert.match((result.payload as { error: string }).error, /MATTERMOST_URL and MATTERMOST_TOKEN/);

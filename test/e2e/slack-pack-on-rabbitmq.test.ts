@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AmqpBus } from '../../shared/bus/amqp/amqp-bus.ts';
-import { COMMANDS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
-import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
+import type { Envelope } from '../../shared/envelope.ts';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack/index.ts';
 import { brokerUrl, connectTestBus, EventCollector } from '../support/bus.ts';
-import { CLI, ROOT, runCli, type Spawned, spawnNode } from '../support/processes.ts';
+import { PackProcess } from '../support/pack-process.ts';
+import { ROOT, runCli } from '../support/processes.ts';
 
 // The Slack pack's acceptance, as users run it: `switchboard pack slack` (or `switchboard all`) in its
 // own process, on RabbitMQ, against the fake Slack. Every test of this file shares the `slack` queue, so
@@ -20,7 +20,7 @@ let bus: AmqpBus;
 let events: EventCollector;
 let builds: EventCollector;
 let stateDir: string;
-let pack: Spawned | undefined;
+let pack: PackProcess;
 /** The ci-webhook pack's base URL, in `switchboard all`. */
 let webhooks: string;
 const WEBHOOK_SECRET = 'e2e-jobserv-secret';
@@ -36,35 +36,6 @@ const slackEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   SWITCHBOARD_STATE_DIR: stateDir,
   ...extra,
 });
-
-/** Starts `switchboard <args>` and waits for the Slack pack's PackStarted. */
-async function startPack(args = ['pack', 'slack'], env = slackEnv()): Promise<Spawned> {
-  assert.equal(pack, undefined, 'one Slack pack at a time');
-  const seen = events.named('PackStarted').length;
-  const started = spawnNode(CLI, args, env);
-  pack = started;
-  await events.waitFor((event) => event.name === 'PackStarted' && event.pack === 'slack', seen + 1, 30_000);
-  return started;
-}
-
-async function stopPack(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  const running = pack;
-  pack = undefined;
-  if (!running) return null;
-  running.child.kill(signal);
-  return running.exit;
-}
-
-async function send(name: string, payload: unknown): Promise<Envelope> {
-  const command = createEnvelope({ kind: 'command', pack: 'slack', name, payload });
-  await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: routingKey('slack', name) }, command);
-  return command;
-}
-
-async function resultOf(command: Envelope, timeoutMs = 20_000): Promise<Envelope> {
-  const [result] = await events.waitFor((event) => event.causationId === command.id, 1, timeoutMs);
-  return result as Envelope;
-}
 
 const posted = (text: string) => fake.messages.filter((message) => message.text === text);
 
@@ -83,9 +54,10 @@ before(async () => {
   fake.addUser({ id: 'U1', name: 'ada' });
   bus = await connectTestBus();
   events = await EventCollector.start(bus, 'slack.*');
+  pack = new PackProcess('slack', bus, events);
   builds = await EventCollector.start(bus, 'ci-webhook.*');
   // An engine queue of its own: the engine tests' engine runs on the same broker at the same time.
-  const all = await startPack(
+  const all = await pack.start(
     ['all', '--flows', join(ROOT, 'flows'), '--data-dir', stateDir],
     slackEnv({
       SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.slack-e2e',
@@ -100,7 +72,7 @@ before(async () => {
 });
 
 after(async () => {
-  const code = await stopPack();
+  const code = await pack.stop();
   await events.stop();
   await builds.stop();
   await bus.close();
@@ -287,7 +259,7 @@ test('every command answers with its success event, and with its failure event c
     ['Unknown', {}, 'CommandFailed', { errorCode: 'unknown_command' }],
   ];
   for (const [name, payload, expected, fields] of cases) {
-    const result = await resultOf(await send(name, payload));
+    const result = await pack.resultOf(await pack.send(name, payload));
     const label = `${name} ${JSON.stringify(payload).slice(0, 60)} → ${JSON.stringify(result.payload).slice(0, 300)}`;
     assert.equal(result.name, expected, label);
     for (const [key, value] of Object.entries(fields))
@@ -302,7 +274,7 @@ test('every command answers with its success event, and with its failure event c
     ['C0E2E', 'C0LATER'],
   );
   await fake.sendEvent({ type: 'channel_left', channel: 'C0OLD', actor_id: 'U1' });
-  const sent = await resultOf(await send('Broadcast', { message: 'to all again' }));
+  const sent = await pack.resultOf(await pack.send('Broadcast', { message: 'to all again' }));
   assert.equal(sent.name, 'BroadcastSent', JSON.stringify(sent.payload));
   assert.deepEqual((sent.payload as { channelIds: string[] }).channelIds, ['C0E2E']);
   assert.deepEqual(
@@ -317,8 +289,8 @@ test('30 messages to one channel arrive once each and in order, with the fake en
   fake.setRateLimit({ burst: 3, perSecond: 1 });
   const commands: Envelope[] = [];
   for (let i = 1; i <= 30; i++)
-    commands.push(await send('SendMessage', { channelId: '#order', message: `order ${i}` }));
-  const results = await Promise.all(commands.map((command) => resultOf(command, 90_000)));
+    commands.push(await pack.send('SendMessage', { channelId: '#order', message: `order ${i}` }));
+  const results = await Promise.all(commands.map((command) => pack.resultOf(command, 90_000)));
   assert.deepEqual(
     results.map((result) => result.name),
     commands.map(() => 'MessageSent'),
@@ -337,8 +309,8 @@ test('a 429 storm delays messages but loses none, posts none twice and keeps the
   fake.failNext('chat.postMessage', { retryAfter: 1, times: 6 });
   const commands: Envelope[] = [];
   for (let i = 1; i <= 5; i++)
-    commands.push(await send('SendMessage', { channelId: 'C0STORM', message: `storm ${i}` }));
-  const results = await Promise.all(commands.map((command) => resultOf(command, 60_000)));
+    commands.push(await pack.send('SendMessage', { channelId: 'C0STORM', message: `storm ${i}` }));
+  const results = await Promise.all(commands.map((command) => pack.resultOf(command, 60_000)));
   assert.ok(
     results.every((result) => result.name === 'MessageSent'),
     JSON.stringify(results.map((r) => r.payload)),
@@ -353,7 +325,7 @@ test('a 429 storm delays messages but loses none, posts none twice and keeps the
 test('a dropped Socket Mode connection is reopened: the event sent meanwhile arrives, commands go on', async () => {
   const opened = fake.requests.filter((request) => request.method === 'apps.connections.open').length;
   fake.dropConnections();
-  const command = await send('SendMessage', { channelId: 'C0E2E', message: 'while reconnecting' });
+  const command = await pack.send('SendMessage', { channelId: 'C0E2E', message: 'while reconnecting' });
   const ack = await fake.sendEvent(
     { type: 'message', channel: 'C0E2E', user: 'U1', text: 'after the drop', ts: '1700000003.000100' },
     { timeoutMs: 30_000 },
@@ -363,20 +335,20 @@ test('a dropped Socket Mode connection is reopened: the event sent meanwhile arr
     (event) =>
       event.name === 'ReceivedMessage' && (event.payload as { message: string }).message === 'after the drop',
   );
-  assert.equal((await resultOf(command)).name, 'MessageSent');
+  assert.equal((await pack.resultOf(command)).name, 'MessageSent');
   assert.ok(fake.requests.filter((request) => request.method === 'apps.connections.open').length > opened);
 });
 
 test('a pack killed after Slack posted, before it answered, does not post again when the command is redelivered', async () => {
   // Slack records the post but holds its answer; the pack dies waiting for it.
   fake.delayNext('chat.postMessage', { ms: 60_000, afterEffect: true });
-  const command = await send('SendMessage', { channelId: '#crash', message: 'exactly once' });
+  const command = await pack.send('SendMessage', { channelId: '#crash', message: 'exactly once' });
   for (let i = 0; i < 400 && posted('exactly once').length === 0; i++)
     await new Promise((resolve) => setTimeout(resolve, 25));
   assert.equal(posted('exactly once').length, 1, 'the first run posted');
-  await stopPack('SIGKILL');
-  await startPack();
-  const result = await resultOf(command, 30_000);
+  await pack.stop('SIGKILL');
+  await pack.start(['pack', 'slack'], slackEnv());
+  const result = await pack.resultOf(command, 30_000);
   assert.equal(result.name, 'MessageSent', JSON.stringify(result.payload));
   assert.equal(posted('exactly once').length, 1, 'not posted twice');
   assert.equal((result.payload as { timestamp: string }).timestamp, posted('exactly once')[0]?.ts);
@@ -384,18 +356,21 @@ test('a pack killed after Slack posted, before it answered, does not post again 
 
 test('the joined channels survive a restart: Broadcast after it reaches a channel joined before it', async () => {
   fake.addChannel({ id: 'C0KEPT', name: 'kept' });
-  assert.equal((await resultOf(await send('JoinChannel', { channelId: '#kept' }))).name, 'ChannelJoined');
-  assert.equal(await stopPack(), 0, 'stops cleanly on SIGTERM');
-  await startPack();
-  const result = await resultOf(await send('Broadcast', { message: 'after restart' }));
+  assert.equal(
+    (await pack.resultOf(await pack.send('JoinChannel', { channelId: '#kept' }))).name,
+    'ChannelJoined',
+  );
+  assert.equal(await pack.stop(), 0, 'stops cleanly on SIGTERM');
+  await pack.start(['pack', 'slack'], slackEnv());
+  const result = await pack.resultOf(await pack.send('Broadcast', { message: 'after restart' }));
   assert.equal(result.name, 'BroadcastSent', JSON.stringify(result.payload));
   assert.ok((result.payload as { channelIds: string[] }).channelIds.includes('C0KEPT'));
   assert.ok(posted('after restart').some((message) => message.channel === 'C0KEPT'));
 });
 
 test('HTTP Events API mode: url_verification, signed events in, bad or stale signatures refused', async () => {
-  assert.equal(await stopPack(), 0);
-  const http = await startPack(
+  assert.equal(await pack.stop(), 0);
+  const http = await pack.start(
     ['pack', 'slack'],
     slackEnv({ SLACK_APP_TOKEN: '', SLACK_SIGNING_SECRET: fake.signingSecret, SLACK_HTTP_PORT: '0' }),
   );
