@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type IRequestOpts, type MatrixClient, MatrixError, Method } from 'matrix-js-sdk';
 import { deterministicId } from '../../shared/deterministic-id.ts';
 import { CodedError } from '../../shared/errors.ts';
@@ -10,6 +9,7 @@ import {
   defineCommand,
   type Payload,
 } from '../../shared/runtime/pack-definition.ts';
+import { retryInPlace } from '../../shared/runtime/retry-in-place.ts';
 import { matrixFailure } from './matrix-errors.ts';
 import { renderRichMessage } from './rich-message.ts';
 import type { Rooms } from './rooms.ts';
@@ -27,14 +27,11 @@ const roomReference = {
   description: 'A room id (!id:server) or alias (#room:server).',
 };
 
-/** 5xx answers and network errors of one send retried in place before it fails. */
-const TRIES_IN_PLACE = 5;
-
 /**
  * Sends through the room's lane, so that messages to one room keep their order. The transaction id is
  * derived from the command id (and the room, for a Broadcast): a retried or redelivered command sends
  * the same transaction, and the homeserver answers with the event it already made instead of a second
- * one. M_LIMIT_EXCEEDED is waited out in place, holding the lane.
+ * one. M_LIMIT_EXCEEDED is waited out in place, holding the lane (shared/runtime/retry-in-place.ts).
  */
 async function send(
   deps: MatrixCommandDeps,
@@ -51,35 +48,34 @@ async function send(
         `${roomId} is end-to-end encrypted, and the Matrix pack cannot encrypt messages yet; use an unencrypted room`,
       );
     }
-    let faults = 0;
-    for (;;) {
-      context.signal.throwIfAborted();
-      try {
-        const answer = await deps.client.http.authedRequest<{ event_id: string }>(
-          Method.Put,
-          path,
-          undefined,
-          content,
-          { abortSignal: context.signal } as IRequestOpts,
-        );
-        return answer.event_id;
-      } catch (error) {
-        if (error instanceof MatrixError && error.errcode === 'M_FORBIDDEN' && !deps.rooms.isJoined(roomId)) {
-          throw new CodedError(
-            'not_in_channel',
-            `the bot is not in ${roomId}: invite it, or send JoinChannel first (it never joins on its own)`,
-            { cause: error },
+    return retryInPlace(
+      async () => {
+        try {
+          const answer = await deps.client.http.authedRequest<{ event_id: string }>(
+            Method.Put,
+            path,
+            undefined,
+            content,
+            { abortSignal: context.signal } as IRequestOpts,
           );
+          return answer.event_id;
+        } catch (error) {
+          if (
+            error instanceof MatrixError &&
+            error.errcode === 'M_FORBIDDEN' &&
+            !deps.rooms.isJoined(roomId)
+          ) {
+            throw new CodedError(
+              'not_in_channel',
+              `the bot is not in ${roomId}: invite it, or send JoinChannel first (it never joins on its own)`,
+              { cause: error },
+            );
+          }
+          throw error;
         }
-        const failure = matrixFailure(error, `sending to ${roomId}`);
-        const rateLimited = failure.code === 'rate_limited';
-        if (!failure.retryable || context.signal.aborted || (!rateLimited && ++faults >= TRIES_IN_PLACE))
-          throw failure;
-        await sleep(failure.retryAfterMs ?? 100 * 2 ** faults, undefined, { signal: context.signal }).catch(
-          () => {},
-        );
-      }
-    }
+      },
+      { classify: (error) => matrixFailure(error, `sending to ${roomId}`), signal: context.signal },
+    );
   });
 }
 

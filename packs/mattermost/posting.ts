@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client4 } from '@mattermost/client';
 import type { Post } from '@mattermost/types/posts';
 import { deterministicId } from '../../shared/deterministic-id.ts';
 import { CodedError } from '../../shared/errors.ts';
 import type { ChannelPacer } from '../../shared/runtime/channel-pacer.ts';
 import type { CommandContext } from '../../shared/runtime/pack-definition.ts';
+import { retryInPlace } from '../../shared/runtime/retry-in-place.ts';
 import type { Channels } from './channels.ts';
 import { MattermostHttpError } from './mattermost-client.ts';
 import { mattermostFailure } from './mattermost-errors.ts';
@@ -30,28 +30,14 @@ export interface Poster {
   post(outgoing: Outgoing, context: CommandContext): Promise<Posted>;
 }
 
-/** 5xx answers and network errors retried in place before the post fails. */
-const TRIES_IN_PLACE = 5;
 /** The sender's clock and Mattermost's may disagree; the search for an earlier post starts this much before. */
 const CLOCK_SKEW_MS = 10 * 60 * 1000;
 
-/** Runs `attempt` until it succeeds: 429 waited out in place (holding the channel's lane), 5xx retried a few times. */
-async function withRetries<T>(attempt: () => Promise<T>, doing: string, context: CommandContext): Promise<T> {
-  let faults = 0;
-  for (;;) {
-    context.signal.throwIfAborted();
-    try {
-      return await attempt();
-    } catch (error) {
-      const failure = mattermostFailure(error, doing);
-      const rateLimited = failure.code === 'rate_limited';
-      if (!failure.retryable || context.signal.aborted || (!rateLimited && ++faults >= TRIES_IN_PLACE))
-        throw failure;
-      await sleep(failure.retryAfterMs ?? 100 * 2 ** faults, undefined, { signal: context.signal }).catch(
-        () => {},
-      );
-    }
-  }
+function withRetries<T>(attempt: () => Promise<T>, doing: string, context: CommandContext): Promise<T> {
+  return retryInPlace(attempt, {
+    classify: (error) => mattermostFailure(error, doing),
+    signal: context.signal,
+  });
 }
 
 /**

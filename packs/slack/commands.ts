@@ -1,4 +1,3 @@
-import { setTimeout } from 'node:timers/promises';
 import type { WebClient } from '@slack/web-api';
 import type { CodedError } from '../../shared/errors.ts';
 import { postToEvery } from '../../shared/runtime/broadcast.ts';
@@ -9,6 +8,7 @@ import {
   defineCommand,
   type Payload,
 } from '../../shared/runtime/pack-definition.ts';
+import { retryInPlace } from '../../shared/runtime/retry-in-place.ts';
 import type { ChannelResolver } from './channel-resolver.ts';
 import { commandMetadata, findEarlierPost } from './earlier-posts.ts';
 import type { JoinedChannels } from './joined-channels.ts';
@@ -27,14 +27,10 @@ const channelReference = {
   description: 'A channel id (C0123) or name (#deploys, deploys).',
 };
 
-/** 5xx answers and network errors of one post retried in its place in the channel's queue, before it fails. */
-const TRIES_IN_PLACE = 5;
-
 /**
- * Posts through the channel's pacing lane. A 429, 5xx or network error is retried right there, after
- * Retry-After or a backoff, holding the lane: messages behind it wait, so the channel keeps its order.
- * When an earlier try may have posted (a redelivered command, a retried command, or a try whose answer
- * was lost), the channel is searched for that post first, so nothing is posted twice.
+ * Posts through the channel's pacing lane, retrying in place (shared/runtime/retry-in-place.ts) so the
+ * channel keeps its order. When an earlier try may have posted (a redelivered command, a retried command,
+ * or a try whose answer was lost), the channel is searched for that post first, so nothing is posted twice.
  */
 async function post(
   deps: SlackCommandDeps,
@@ -42,38 +38,32 @@ async function post(
   args: Record<string, unknown>,
   context: CommandContext,
 ): Promise<string> {
-  const { signal, command } = context;
   // A message with metadata of its own cannot carry the command id, and so cannot be found again.
   const findable = args.metadata === undefined;
-  const message = findable ? { ...args, metadata: commandMetadata(command.id) } : args;
+  const message = findable ? { ...args, metadata: commandMetadata(context.command.id) } : args;
   let mayHavePosted = context.redelivered || context.attempt > 1;
-  return deps.pacer.schedule(channel, async () => {
-    let faults = 0;
-    for (;;) {
-      // The command's verdict (a timeout) may already be out: posting now would contradict it.
-      signal.throwIfAborted();
-      if (findable && mayHavePosted) {
-        const earlier = await earlierPost(deps, channel, args.thread_ts, context);
-        if (earlier) return earlier;
-      }
-      try {
+  return deps.pacer.schedule(channel, () =>
+    retryInPlace(
+      async () => {
+        if (findable && mayHavePosted) {
+          const earlier = await earlierPost(deps, channel, args.thread_ts, context);
+          if (earlier) return earlier;
+        }
         const answer = await deps.web.chat.postMessage({ ...message, channel } as Parameters<
           WebClient['chat']['postMessage']
         >[0]);
         return answer.ts as string;
-      } catch (error) {
-        const failure = slackFailure(error);
-        const rateLimited = failure.code === 'rate_limited';
-        // A 429 is waited out in place for as long as the command's time limit allows: giving the lane
-        // up would let the messages behind it overtake it.
-        if (!failure.retryable || signal.aborted || (!rateLimited && ++faults >= TRIES_IN_PLACE))
-          throw failure;
+      },
+      {
+        classify: slackFailure,
+        signal: context.signal,
         // A 429 means Slack posted nothing; after a 5xx or a lost connection it may have.
-        mayHavePosted ||= !rateLimited;
-        await setTimeout(failure.retryAfterMs ?? 100 * 2 ** faults, undefined, { signal }).catch(() => {});
-      }
-    }
-  });
+        onRetry: (failure) => {
+          mayHavePosted ||= failure.code !== 'rate_limited';
+        },
+      },
+    ),
+  );
 }
 
 /** The ts of the message an earlier run of this command posted in the channel, if it did. */

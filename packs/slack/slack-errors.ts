@@ -41,6 +41,7 @@ interface WebApiError {
  * retries and pacing are the runtime's and the pacer's, not the SDK's.
  */
 export function slackFailure(error: unknown): CodedError {
+  if (error instanceof CodedError) return error;
   const failure = error as WebApiError;
   switch (failure?.code) {
     case 'slack_webapi_rate_limited_error':
