@@ -232,3 +232,52 @@ test('an unknown access token stops the pack at start with a message naming MATR
   await bus.close();
   await fake.close();
 });
+
+test('MATRIX_AUTO_JOIN accepts invitations from listed servers only; MATRIX_MSGTYPE m.notice marks the bot', async () => {
+  const fake = await startFakeMatrix({
+    users: [
+      { userId: ALICE, displayName: 'Alice' },
+      { userId: '@mallory:elsewhere.example', displayName: 'Mallory' },
+    ],
+    rooms: [
+      { id: '!friendly:fake.local', members: [ALICE], joinRule: 'invite' },
+      { id: '!stranger:fake.local', members: ['@mallory:elsewhere.example'], joinRule: 'invite' },
+    ],
+  });
+  const bus = new MemoryBus();
+  const events = await EventCollector.start(bus, 'matrix.*');
+  const runtime = await startRuntime(bus, fake, {
+    MATRIX_AUTO_JOIN: 'fake.local',
+    MATRIX_MSGTYPE: 'm.notice',
+  });
+  try {
+    fake.invite('!friendly:fake.local', ALICE);
+    fake.invite('!stranger:fake.local', '@mallory:elsewhere.example');
+    const [invite] = await events.waitFor((event) => event.name === 'InviteReceived');
+    assert.deepEqual(invite?.payload, {
+      channelId: '!stranger:fake.local',
+      inviter: '@mallory:elsewhere.example',
+    });
+    for (let i = 0; i < 100 && !fake.joined('!friendly:fake.local'); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fake.joined('!friendly:fake.local'), true, 'joined the invitation from its own server');
+    assert.equal(fake.joined('!stranger:fake.local'), false);
+    const command = createEnvelope({
+      kind: 'command',
+      pack: 'matrix',
+      name: 'SendMessage',
+      payload: { channelId: '!friendly:fake.local', message: 'a notice' },
+    });
+    await bus.publish(
+      { exchange: COMMANDS_EXCHANGE, routingKey: routingKey('matrix', 'SendMessage') },
+      command,
+    );
+    await events.waitFor((event) => event.causationId === command.id);
+    assert.equal(fake.sends.at(-1)?.content.msgtype, 'm.notice');
+  } finally {
+    await runtime.stop({ graceMs: 100 });
+    await events.stop();
+    await bus.close();
+    await fake.close();
+  }
+});
