@@ -3,13 +3,15 @@ import { deterministicId } from '../../shared/deterministic-id.ts';
 import { CodedError } from '../../shared/errors.ts';
 import { postToEvery } from '../../shared/runtime/broadcast.ts';
 import type { ChannelPacer } from '../../shared/runtime/channel-pacer.ts';
-import {
-  type CommandContext,
-  type CommandDefinition,
-  defineCommand,
-  type Payload,
-} from '../../shared/runtime/pack-definition.ts';
+import type { CommandContext, CommandDefinition, Payload } from '../../shared/runtime/pack-definition.ts';
 import { retryInPlace } from '../../shared/runtime/retry-in-place.ts';
+import {
+  broadcastCommand,
+  joinChannelCommand,
+  leaveChannelCommand,
+  sendMessageCommand,
+  sendRichMessageCommand,
+} from '../chat-commands.ts';
 import { matrixFailure } from './matrix-errors.ts';
 import { renderRichMessage } from './rich-message.ts';
 import type { Rooms } from './rooms.ts';
@@ -95,19 +97,10 @@ function threadRelation(threadRoot: string | undefined): Record<string, unknown>
 /** The commands of the Slack pack, on Matrix: same names, same fields, Matrix ids inside. */
 export function matrixCommands(deps: MatrixCommandDeps): Record<string, CommandDefinition<Payload>> {
   return {
-    SendMessage: defineCommand<{ message: string; channelId: string; threadTimestamp?: string }>({
+    SendMessage: sendMessageCommand({
       description: 'Sends a text message to a room, or in a thread (threadTimestamp: the root event id).',
-      inputSchema: {
-        type: 'object',
-        required: ['message', 'channelId'],
-        properties: {
-          message: { type: 'string', minLength: 1 },
-          channelId: roomReference,
-          threadTimestamp: { type: 'string', description: 'Event id of the thread root.' },
-        },
-      },
-      success: 'MessageSent',
-      failure: 'SendMessageFailed',
+      channel: roomReference,
+      thread: 'Event id of the thread root.',
       handler: async (input, context) => {
         const roomId = await deps.rooms.resolve(input.channelId);
         const eventId = await send(
@@ -128,30 +121,19 @@ export function matrixCommands(deps: MatrixCommandDeps): Record<string, CommandD
           eventId,
         };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    SendRichMessage: defineCommand<
-      Payload & { channel: string; text?: string; html?: string; attachments?: unknown[]; thread_ts?: string }
-    >({
+    SendRichMessage: sendRichMessageCommand({
       description: 'Sends HTML (or Slack-style attachments rendered to HTML) with a plain-text body.',
-      inputSchema: {
-        type: 'object',
-        required: ['channel'],
-        properties: {
-          channel: roomReference,
-          text: { type: 'string' },
-          html: { type: 'string' },
-          attachments: { type: 'array' },
-          thread_ts: { type: 'string' },
-        },
-      },
-      success: 'RichMessageSent',
-      failure: 'SendRichMessageFailed',
+      channel: roomReference,
+      properties: { text: { type: 'string' }, html: { type: 'string' }, attachments: { type: 'array' } },
       handler: async (input, context) => {
         const roomId = await deps.rooms.resolve(input.channel);
         let rendered: Record<string, unknown>;
         try {
-          rendered = { ...renderRichMessage(input) };
+          rendered = {
+            ...renderRichMessage(input as { text?: string; html?: string; attachments?: unknown[] }),
+          };
         } catch (error) {
           throw new CodedError('no_text', (error as Error).message);
         }
@@ -163,35 +145,21 @@ export function matrixCommands(deps: MatrixCommandDeps): Record<string, CommandD
         );
         return { ...input, timestamp: eventId, eventId };
       },
-      failurePayload: (input: unknown, error: CodedError) => ({
-        inputMessage: input,
-        error: error.message,
-        errorCode: error.code,
-      }),
-    }) as CommandDefinition<Payload>,
+    }),
 
-    Broadcast: defineCommand<{ message: string }>({
+    Broadcast: broadcastCommand({
       description: 'Sends the message to every room the bot is in.',
-      inputSchema: {
-        type: 'object',
-        required: ['message'],
-        properties: { message: { type: 'string', minLength: 1 } },
-      },
-      success: 'BroadcastSent',
-      failure: 'BroadcastFailed',
       handler: async (input, context) => {
         const channelIds = await postToEvery(deps.rooms.joined(), (channelId) =>
           send(deps, channelId, { msgtype: deps.msgtype, body: input.message }, context),
         );
         return { message: input.message, channelIds };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    JoinChannel: defineCommand<{ channelId: string }>({
+    JoinChannel: joinChannelCommand({
       description: 'Joins a room by id or alias; its messages then arrive as ReceivedMessage.',
-      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: roomReference } },
-      success: 'ChannelJoined',
-      failure: 'JoinChannelFailed',
+      channel: roomReference,
       handler: async (input, context) => {
         const reference = input.channelId.trim();
         try {
@@ -212,13 +180,11 @@ export function matrixCommands(deps: MatrixCommandDeps): Record<string, CommandD
           throw matrixFailure(error, `joining ${reference}`);
         }
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    LeaveChannel: defineCommand<{ channelId: string }>({
+    LeaveChannel: leaveChannelCommand({
       description: 'Leaves a room. Leaving a room the bot is not in succeeds.',
-      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: roomReference } },
-      success: 'ChannelLeft',
-      failure: 'LeaveChannelFailed',
+      channel: roomReference,
       handler: async (input, context) => {
         const roomId = await deps.rooms.resolve(input.channelId);
         try {
@@ -242,6 +208,6 @@ export function matrixCommands(deps: MatrixCommandDeps): Record<string, CommandD
         deps.rooms.markLeft(roomId);
         return { channelId: roomId };
       },
-    }) as CommandDefinition<Payload>,
+    }),
   };
 }

@@ -7,6 +7,14 @@ import {
   defineCommand,
   type Payload,
 } from '../../shared/runtime/pack-definition.ts';
+import {
+  broadcastCommand,
+  joinChannelCommand,
+  leaveChannelCommand,
+  type RichMessageInput,
+  sendMessageCommand,
+  sendRichMessageCommand,
+} from '../chat-commands.ts';
 import { type Channels, myChannels } from './channels.ts';
 import { MattermostHttpError } from './mattermost-client.ts';
 import { mattermostFailure } from './mattermost-errors.ts';
@@ -21,6 +29,14 @@ export interface MattermostCommandDeps {
   poster?: Poster | undefined;
   responder?: CommandResponder | undefined;
 }
+
+type RichInput = RichMessageInput & {
+  text?: string;
+  attachments?: unknown[];
+  username?: string;
+  icon_url?: string;
+  icon_emoji?: string;
+};
 
 const channelReference = {
   type: 'string',
@@ -47,19 +63,10 @@ function needPoster(deps: MattermostCommandDeps, command: string): Poster {
 /** The Slack pack's commands on Mattermost, plus RespondToCommand for slash commands. */
 export function mattermostCommands(deps: MattermostCommandDeps): Record<string, CommandDefinition<Payload>> {
   return {
-    SendMessage: defineCommand<{ message: string; channelId: string; threadTimestamp?: string }>({
+    SendMessage: sendMessageCommand({
       description: 'Posts a message in a channel, or in a thread (threadTimestamp: the root post id).',
-      inputSchema: {
-        type: 'object',
-        required: ['message', 'channelId'],
-        properties: {
-          message: { type: 'string', minLength: 1 },
-          channelId: channelReference,
-          threadTimestamp: { type: 'string', description: 'Id of the root post of the thread.' },
-        },
-      },
-      success: 'MessageSent',
-      failure: 'SendMessageFailed',
+      channel: channelReference,
+      thread: 'Id of the root post of the thread.',
       handler: async (input, context) => {
         const posted = await needPoster(deps, 'SendMessage').post(
           { channel: input.channelId, message: input.message, rootId: input.threadTimestamp || undefined },
@@ -73,36 +80,20 @@ export function mattermostCommands(deps: MattermostCommandDeps): Record<string, 
           postId: posted.postId,
         };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    SendRichMessage: defineCommand<
-      Payload & {
-        channel: string;
-        text?: string;
-        attachments?: unknown[];
-        thread_ts?: string;
-        username?: string;
-        icon_url?: string;
-        icon_emoji?: string;
-      }
-    >({
+    SendRichMessage: sendRichMessageCommand({
       description: 'Posts a message with Slack-compatible attachments (Mattermost renders them as such).',
-      inputSchema: {
-        type: 'object',
-        required: ['channel'],
-        properties: {
-          channel: channelReference,
-          text: { type: 'string' },
-          attachments: { type: 'array' },
-          thread_ts: { type: 'string' },
-          username: { type: 'string' },
-          icon_url: { type: 'string' },
-          icon_emoji: { type: 'string' },
-        },
+      channel: channelReference,
+      properties: {
+        text: { type: 'string' },
+        attachments: { type: 'array' },
+        username: { type: 'string' },
+        icon_url: { type: 'string' },
+        icon_emoji: { type: 'string' },
       },
-      success: 'RichMessageSent',
-      failure: 'SendRichMessageFailed',
-      handler: async (input, context) => {
+      handler: async (rich, context) => {
+        const input = rich as RichInput;
         if (!input.text && !input.attachments?.length)
           throw new CodedError('no_text', 'a rich message needs text or attachments');
         const posted = await needPoster(deps, 'SendRichMessage').post(
@@ -119,22 +110,10 @@ export function mattermostCommands(deps: MattermostCommandDeps): Record<string, 
         );
         return { ...input, timestamp: posted.postId, postId: posted.postId };
       },
-      failurePayload: (input: unknown, error: CodedError) => ({
-        inputMessage: input,
-        error: error.message,
-        errorCode: error.code,
-      }),
-    }) as CommandDefinition<Payload>,
+    }),
 
-    Broadcast: defineCommand<{ message: string }>({
+    Broadcast: broadcastCommand({
       description: 'Posts the message in every channel the bot is a member of (not direct messages).',
-      inputSchema: {
-        type: 'object',
-        required: ['message'],
-        properties: { message: { type: 'string', minLength: 1 } },
-      },
-      success: 'BroadcastSent',
-      failure: 'BroadcastFailed',
       handler: async (input, context) => {
         const account = needAccount(deps, 'Broadcast');
         const poster = needPoster(deps, 'Broadcast');
@@ -150,13 +129,11 @@ export function mattermostCommands(deps: MattermostCommandDeps): Record<string, 
         );
         return { message: input.message, channelIds };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    JoinChannel: defineCommand<{ channelId: string }>({
+    JoinChannel: joinChannelCommand({
       description: 'Adds the bot to a channel; its posts then arrive as ReceivedMessage.',
-      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: channelReference } },
-      success: 'ChannelJoined',
-      failure: 'JoinChannelFailed',
+      channel: channelReference,
       handler: async (input) => {
         const account = needAccount(deps, 'JoinChannel');
         const channelId = await account.channels.resolve(input.channelId);
@@ -165,13 +142,11 @@ export function mattermostCommands(deps: MattermostCommandDeps): Record<string, 
         });
         return { channelId };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    LeaveChannel: defineCommand<{ channelId: string }>({
+    LeaveChannel: leaveChannelCommand({
       description: 'Removes the bot from a channel. Leaving a channel the bot is not in succeeds.',
-      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: channelReference } },
-      success: 'ChannelLeft',
-      failure: 'LeaveChannelFailed',
+      channel: channelReference,
       handler: async (input) => {
         const account = needAccount(deps, 'LeaveChannel');
         const channelId = await account.channels.resolve(input.channelId);
@@ -183,7 +158,7 @@ export function mattermostCommands(deps: MattermostCommandDeps): Record<string, 
         }
         return { channelId };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
     RespondToCommand: defineCommand<{
       responseUrl: string;

@@ -1,5 +1,4 @@
 import type { WebClient } from '@slack/web-api';
-import type { CodedError } from '../../shared/errors.ts';
 import { postToEvery } from '../../shared/runtime/broadcast.ts';
 import type { ChannelPacer } from '../../shared/runtime/channel-pacer.ts';
 import {
@@ -9,6 +8,13 @@ import {
   type Payload,
 } from '../../shared/runtime/pack-definition.ts';
 import { retryInPlace } from '../../shared/runtime/retry-in-place.ts';
+import {
+  broadcastCommand,
+  joinChannelCommand,
+  leaveChannelCommand,
+  sendMessageCommand,
+  sendRichMessageCommand,
+} from '../chat-commands.ts';
 import type { ChannelResolver } from './channel-resolver.ts';
 import { commandMetadata, findEarlierPost } from './earlier-posts.ts';
 import type { JoinedChannels } from './joined-channels.ts';
@@ -113,19 +119,10 @@ async function call<T>(request: () => Promise<T>): Promise<T> {
 /** The commands of flyte-slack, with their result events (docs in packs/slack/README.md). */
 export function slackCommands(deps: SlackCommandDeps): Record<string, CommandDefinition<Payload>> {
   return {
-    SendMessage: defineCommand<{ message: string; channelId: string; threadTimestamp?: string }>({
+    SendMessage: sendMessageCommand({
       description: 'Posts a plain message to a channel, or in a thread.',
-      inputSchema: {
-        type: 'object',
-        required: ['message', 'channelId'],
-        properties: {
-          message: { type: 'string', minLength: 1 },
-          channelId: channelReference,
-          threadTimestamp: { type: 'string', description: 'ts of the thread root to reply in.' },
-        },
-      },
-      success: 'MessageSent',
-      failure: 'SendMessageFailed',
+      channel: channelReference,
+      thread: 'ts of the thread root to reply in.',
       handler: async (input, context) => {
         const channelId = await deps.channels.resolve(input.channelId);
         const timestamp = await post(
@@ -136,80 +133,55 @@ export function slackCommands(deps: SlackCommandDeps): Record<string, CommandDef
         );
         return { message: input.message, channelId, threadTimestamp: input.threadTimestamp ?? '', timestamp };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    SendRichMessage: defineCommand<Payload & { channel: string }>({
+    SendRichMessage: sendRichMessageCommand({
       description:
         'Posts a message with chat.postMessage arguments: text, blocks, attachments, thread_ts, ...',
-      inputSchema: {
-        type: 'object',
-        required: ['channel'],
-        properties: {
-          channel: channelReference,
-          text: { type: 'string' },
-          blocks: { type: 'array' },
-          attachments: { type: 'array' },
-          thread_ts: { type: 'string' },
-          reply_broadcast: { type: 'boolean' },
-          username: { type: 'string' },
-          icon_url: { type: 'string' },
-          icon_emoji: { type: 'string' },
-          mrkdwn: { type: 'boolean' },
-          unfurl_links: { type: 'boolean' },
-          unfurl_media: { type: 'boolean' },
-        },
+      channel: channelReference,
+      properties: {
+        text: { type: 'string' },
+        blocks: { type: 'array' },
+        attachments: { type: 'array' },
+        reply_broadcast: { type: 'boolean' },
+        username: { type: 'string' },
+        icon_url: { type: 'string' },
+        icon_emoji: { type: 'string' },
+        mrkdwn: { type: 'boolean' },
+        unfurl_links: { type: 'boolean' },
+        unfurl_media: { type: 'boolean' },
       },
-      success: 'RichMessageSent',
-      failure: 'SendRichMessageFailed',
       handler: async (input, context) => {
         const channel = await deps.channels.resolve(input.channel);
         const timestamp = await post(deps, channel, input, context);
         return { ...input, timestamp };
       },
-      failurePayload: (input: unknown, error: CodedError) => ({
-        inputMessage: input,
-        error: error.message,
-        errorCode: error.code,
-      }),
-    }) as CommandDefinition<Payload>,
+    }),
 
-    Broadcast: defineCommand<{ message: string }>({
+    Broadcast: broadcastCommand({
       description: 'Posts the message to every channel the pack has joined.',
-      inputSchema: {
-        type: 'object',
-        required: ['message'],
-        properties: { message: { type: 'string', minLength: 1 } },
-      },
-      success: 'BroadcastSent',
-      failure: 'BroadcastFailed',
-      // Fails for good (not retryable) when a channel fails: each channel was already retried in place,
-      // and retrying the whole command would post again where the first try succeeded.
       handler: async (input, context) => {
         const channelIds = await postToEvery(deps.joined.list(), (channelId) =>
           post(deps, channelId, { text: input.message }, context),
         );
         return { message: input.message, channelIds };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    JoinChannel: defineCommand<{ channelId: string }>({
+    JoinChannel: joinChannelCommand({
       description: 'Joins a channel; its messages then arrive as ReceivedMessage.',
-      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: channelReference } },
-      success: 'ChannelJoined',
-      failure: 'JoinChannelFailed',
+      channel: channelReference,
       handler: async (input) => {
         const channelId = await deps.channels.resolve(input.channelId);
         await call(() => deps.web.conversations.join({ channel: channelId }));
         await deps.joined.add(channelId);
         return { channelId };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
-    LeaveChannel: defineCommand<{ channelId: string }>({
+    LeaveChannel: leaveChannelCommand({
       description: 'Leaves a channel. Leaving a channel the bot is not in succeeds.',
-      inputSchema: { type: 'object', required: ['channelId'], properties: { channelId: channelReference } },
-      success: 'ChannelLeft',
-      failure: 'LeaveChannelFailed',
+      channel: channelReference,
       handler: async (input) => {
         const channelId = await deps.channels.resolve(input.channelId);
         try {
@@ -222,7 +194,7 @@ export function slackCommands(deps: SlackCommandDeps): Record<string, CommandDef
         await deps.joined.remove(channelId);
         return { channelId };
       },
-    }) as CommandDefinition<Payload>,
+    }),
 
     GetChannelInfo: defineCommand<{ channelName: string }>({
       description: 'Looks a channel up by name.',
