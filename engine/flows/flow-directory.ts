@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { DirectoryWatcher } from '../../shared/directory-watcher.ts';
 import type { Flow, LoadedFlow } from '../flow.ts';
 import { type FlowProblem, parseFlow } from './parse-flow.ts';
 
@@ -48,10 +48,7 @@ export class FlowDirectory {
   /** Name clashes already reported, as `loser@version>winner`: each is reported once, until it changes. */
   #reportedClashes = new Set<string>();
   #current: readonly LoadedFlow[] = [];
-  #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  /** Reloads run one after another: each starts when the previous one ended. */
-  #reloading: Promise<void> = Promise.resolve();
+  #watcher: DirectoryWatcher | undefined;
   #closed = false;
 
   private constructor(options: FlowDirectoryOptions) {
@@ -89,38 +86,25 @@ export class FlowDirectory {
   /** Stops watching; waits for a reload under way. No callback runs after this resolves. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#watcher?.close();
+    await this.#watcher?.close();
     this.#watcher = undefined;
-    await this.#reloading;
   }
 
   #watch(): void {
+    const problem = (reason: string) => this.#report(this.#onProblems, [{ file: '.', path: '', reason }]);
     try {
-      this.#watcher = watch(this.#dir, () => this.#schedule());
+      this.#watcher = new DirectoryWatcher(this.#dir, {
+        debounceMs: this.#debounceMs,
+        reload: () => this.#reload({ initial: false }),
+        onError: (kind, error) =>
+          // After a failed read the flows in force stay: the directory may be back on the next event.
+          problem(`${kind === 'watch' ? 'watching' : 'reading'} ${this.#dir} failed: ${error.message}`),
+      });
     } catch (error) {
       throw new Error(`cannot watch flow directory ${this.#dir}: ${(error as Error).message}`, {
         cause: error,
       });
     }
-    this.#watcher.on('error', (error) => {
-      const reason = `watching ${this.#dir} failed: ${error.message}`;
-      if (!this.#closed) this.#report(this.#onProblems, [{ file: '.', path: '', reason }]);
-    });
-  }
-
-  #schedule(): void {
-    if (this.#closed) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#reloading = this.#reloading.then(() =>
-        this.#reload({ initial: false }).catch((error: unknown) => {
-          // Keep the flows in force: the directory may be back on the next event.
-          const reason = `reading ${this.#dir} failed: ${(error as Error).message}`;
-          this.#report(this.#onProblems, [{ file: '.', path: '', reason }]);
-        }),
-      );
-    }, this.#debounceMs);
   }
 
   /** Reads the whole directory again and compares each file's hash with what it held before. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { type FSWatcher, statSync, watch } from 'node:fs';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DirectoryWatcher } from '../../shared/directory-watcher.ts';
 import { readTextIfExists } from '../../shared/files.ts';
 import { type AudienceProblem, Audiences, parseAudiences } from './audiences.ts';
 
@@ -57,10 +58,7 @@ export class AudiencesFile {
   #lastRead: string | undefined;
   /** Hash of the version in force, or EMPTY. */
   #inForce = EMPTY;
-  #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  /** Reloads run one after another: each starts when the previous one ended. */
-  #reloading: Promise<void> = Promise.resolve();
+  #watcher: DirectoryWatcher | undefined;
   #closed = false;
 
   private constructor(options: AudiencesFileOptions) {
@@ -100,10 +98,8 @@ export class AudiencesFile {
   /** Stops watching; waits for a reload under way. No callback runs after this resolves. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#watcher?.close();
+    await this.#watcher?.close();
     this.#watcher = undefined;
-    await this.#reloading;
   }
 
   /**
@@ -111,34 +107,26 @@ export class AudiencesFile {
    * it over this one leave a watch on the file itself following the old, unlinked inode.
    */
   #watch(dir: string): void {
-    const name = basename(this.#file);
     try {
-      this.#watcher = watch(dir, (_event, filename) => {
-        // Some platforms give no filename; then any event may be ours.
-        if (filename === null || filename === name) this.#schedule();
+      this.#watcher = new DirectoryWatcher(dir, {
+        fileName: basename(this.#file),
+        debounceMs: this.#debounceMs,
+        reload: () => this.#reload({ initial: false }),
+        onError: (kind, error) =>
+          // A failed reload is a bug rather than a bad file: the mapping in force stays.
+          this.#report(this.#onProblems, [
+            this.#problem(
+              kind === 'watch'
+                ? `watching ${dir} failed: ${error.message}`
+                : `reloading failed: ${error.message}`,
+            ),
+          ]),
       });
     } catch (error) {
       throw new Error(`cannot watch ${dir} for audiences file ${this.#file}: ${(error as Error).message}`, {
         cause: error,
       });
     }
-    this.#watcher.on('error', (error) => {
-      if (!this.#closed)
-        this.#report(this.#onProblems, [this.#problem(`watching ${dir} failed: ${error.message}`)]);
-    });
-  }
-
-  #schedule(): void {
-    if (this.#closed) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#reloading = this.#reloading.then(() =>
-        this.#reload({ initial: false }).catch((error: unknown) => {
-          // A bug rather than a bad file: report it, keep the mapping in force and the next reloads.
-          this.#report(this.#onProblems, [this.#problem(`reloading failed: ${(error as Error).message}`)]);
-        }),
-      );
-    }, this.#debounceMs);
   }
 
   async #reload({ initial }: { initial: boolean }): Promise<void> {
