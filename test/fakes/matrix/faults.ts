@@ -1,10 +1,9 @@
-// Failures and latency a test asks for. Both pick requests by endpoint name ("send", "sync", ... or "*") or by
-// a RegExp tested against the decoded request path, and count down `times`; the first entry that matches wins.
+// The Matrix fake's failures: an injected one answers as Synapse would, M_LIMIT_EXCEEDED for a 429.
 
+import { type DelaySpec, FaultQueue, type RequestMatcher } from '../fault-queue.ts';
 import { errorReply, limitExceeded, type Reply } from './reply.ts';
 
-/** Picks requests: an endpoint name (see ENDPOINT_NAMES), "*" for any, or a RegExp on the decoded path. */
-export type RequestMatcher = string | RegExp;
+export type { DelaySpec, RequestMatcher };
 
 export interface FailureSpec {
   /** HTTP status. Default 429 when `retryAfterMs` is set, otherwise 500. */
@@ -21,51 +20,12 @@ export interface FailureSpec {
   readonly times?: number;
 }
 
-export interface DelaySpec {
-  /** How long to hold the request, in milliseconds. Required. */
-  readonly ms: number;
-  /** How many matching requests are delayed. Default 1. */
-  readonly times?: number;
-  /**
-   * Default true: the request takes effect at once (a send is recorded, a join happens) and only the answer
-   * waits, which reproduces "it happened, but the caller gave up before it heard". False: the wait comes first.
-   */
-  readonly afterEffect?: boolean;
-}
-
 export type Failure = { readonly disconnect: true } | { readonly disconnect: false; readonly reply: Reply };
 
-interface Entry<T> {
-  readonly matcher: RequestMatcher;
-  readonly spec: T;
-  left: number;
-}
-
-export class Faults {
-  readonly #endpointNames: ReadonlySet<string>;
-  readonly #failures: Entry<FailureSpec>[] = [];
-  readonly #delays: Entry<DelaySpec>[] = [];
-  readonly #timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
-
-  /** `endpointNames` are the names a string matcher may use; a typo fails at once rather than never matching. */
-  constructor(endpointNames: ReadonlySet<string>) {
-    this.#endpointNames = endpointNames;
-  }
-
-  failNext(matcher: RequestMatcher, spec: FailureSpec = {}): void {
-    this.#check(matcher);
-    this.#failures.push({ matcher, spec, left: spec.times ?? 1 });
-  }
-
-  delayNext(matcher: RequestMatcher, spec: DelaySpec): void {
-    this.#check(matcher);
-    if (!(spec.ms >= 0)) throw new RangeError(`delay ms must be >= 0, got ${spec.ms}`);
-    this.#delays.push({ matcher, spec, left: spec.times ?? 1 });
-  }
-
+export class Faults extends FaultQueue<FailureSpec> {
   /** The failure this request gets, if any (counted against its entry). */
   takeFailure(endpoint: string | undefined, path: string): Failure | undefined {
-    const spec = take(this.#failures, endpoint, path);
+    const spec = this.takeFailureSpec(endpoint, path);
     if (!spec) return undefined;
     if (spec.disconnect) return { disconnect: true };
     const status = spec.status ?? (spec.retryAfterMs !== undefined ? 429 : 500);
@@ -76,50 +36,4 @@ export class Faults {
       reply: errorReply(status, spec.errcode ?? 'M_UNKNOWN', spec.error ?? 'Injected failure'),
     };
   }
-
-  /** The delay this request gets, if any (counted against its entry). */
-  takeDelay(endpoint: string | undefined, path: string): DelaySpec | undefined {
-    return take(this.#delays, endpoint, path);
-  }
-
-  wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const entry = { timer: setTimeout(() => done(), ms), resolve: () => done() };
-      const done = () => {
-        clearTimeout(entry.timer);
-        this.#timers.delete(entry);
-        resolve();
-      };
-      this.#timers.add(entry);
-    });
-  }
-
-  /** Ends every wait at once, so stopping the fake never waits out a long delay. */
-  cancelWaits(): void {
-    for (const entry of [...this.#timers]) entry.resolve();
-  }
-
-  #check(matcher: RequestMatcher): void {
-    if (typeof matcher === 'string' && matcher !== '*' && !this.#endpointNames.has(matcher))
-      throw new RangeError(
-        `unknown endpoint "${matcher}"; use one of ${[...this.#endpointNames].join(', ')}, "*" or a RegExp`,
-      );
-  }
-}
-
-function take<T>(entries: Entry<T>[], endpoint: string | undefined, path: string): T | undefined {
-  const index = entries.findIndex((entry) => matches(entry.matcher, endpoint, path));
-  const entry = entries[index];
-  if (!entry) return undefined;
-  entry.left -= 1;
-  if (entry.left <= 0) entries.splice(index, 1);
-  return entry.spec;
-}
-
-function matches(matcher: RequestMatcher, endpoint: string | undefined, path: string): boolean {
-  if (matcher instanceof RegExp) {
-    matcher.lastIndex = 0;
-    return matcher.test(path);
-  }
-  return matcher === '*' || matcher === endpoint;
 }
