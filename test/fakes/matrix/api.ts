@@ -3,6 +3,7 @@
 // account-endpoints.ts and room-endpoints.ts; they throw MatrixError to answer with an error.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseForRecord, safeDecode } from '../request-text.ts';
 import type { Faults } from './faults.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { errorReply, MatrixError, parseJsonObject, type Reply, readBody, send } from './reply.ts';
@@ -189,22 +190,5 @@ export class ClientApi {
     if (!session)
       throw new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Unrecognised access token', { soft_logout: false });
     return session;
-  }
-}
-
-function parseForRecord(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }

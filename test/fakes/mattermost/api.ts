@@ -3,6 +3,7 @@
 // AppError to answer with an error.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseForRecord, safeDecode } from '../request-text.ts';
 import type { Publisher } from './events.ts';
 import type { Faults } from './faults.ts';
 import { newId } from './ids.ts';
@@ -244,21 +245,4 @@ export function readablePost(services: Services, userId: string, postId: string)
   const channel = services.state.channel(post.channel_id);
   if (!channel || !services.state.canRead(channel, userId)) throw errors.permissions();
   return post;
-}
-
-function parseForRecord(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
