@@ -3,6 +3,7 @@ import type { Envelope } from '../../shared/envelope.ts';
 import { CodedError } from '../../shared/errors.ts';
 import {
   type CommandContext,
+  type CommandDefinition,
   defineCommand,
   definePack,
   type PackContext,
@@ -165,7 +166,7 @@ export async function createNotifyPack(config: NotifyConfig): Promise<PackDefini
           }
           return { to: input.to, message: input.message, deliveries };
         },
-      }) as never,
+      }) as CommandDefinition<Payload>,
     },
     async start(given) {
       context = given;
