@@ -38,12 +38,20 @@ export interface ThrowawayBroker {
   kill(): Promise<void>;
   /** Kills the node and deletes its temp dir. Idempotent; the broker cannot be started again. */
   dispose(): Promise<void>;
+  /**
+   * Runs rabbitmqctl against this node and resolves with its output, e.g.
+   * `ctl(['set_vm_memory_high_watermark', '0'])` (a memory alarm: publishers are blocked) or
+   * `ctl(['close_all_connections', 'test'])`. Rejects with rabbitmqctl's message when it fails.
+   * Default timeout: 30 000 ms.
+   */
+  ctl(args: string[], options?: { timeoutMs?: number }): Promise<string>;
 }
 
 type Log = (line: string) => void;
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
+const CTL_TIMEOUT_MS = 30_000;
 const PROBE_INTERVAL_MS = 200;
 const LOG_TAIL_LINES = 40;
 const FIRST_ERROR_LINES = 15;
@@ -281,6 +289,12 @@ class Broker implements ThrowawayBroker {
 
   dispose(): Promise<void> {
     return this.#serialized(() => this.#dispose());
+  }
+
+  // Not serialized with the lifecycle calls: a test may alarm or disconnect the node while a restart waits.
+  ctl(args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
+    if (this.#disposed) return Promise.reject(new Error(`RabbitMQ node ${this.nodeName} has been disposed`));
+    return rabbitmqctl(this.#ctl, this.#layout, args, options.timeoutMs ?? CTL_TIMEOUT_MS);
   }
 
   // Synchronous last resort for process 'exit'.
