@@ -82,9 +82,11 @@ export function gitlabSource(secrets: GitLabSecrets): WebhookSource {
     interpret(headers: IncomingHttpHeaders, payload: unknown, body: Buffer) {
       const result = normalizeGitLab(payload);
       if (result.kind !== 'event') return result;
-      // Idempotency-Key is stable across GitLab's retries; signed deliveries also carry webhook-id.
+      // Dedupe on what the signature covers: a signed delivery's webhook-id is signed, its Idempotency-Key
+      // is not, so a captured delivery replayed with a fresh key must still count as seen. Both stay the
+      // same across GitLab's retries.
       const key =
-        headerValue(headers, 'idempotency-key') || headerValue(headers, 'webhook-id') || bodyDigest(body);
+        headerValue(headers, 'webhook-id') || headerValue(headers, 'idempotency-key') || bodyDigest(body);
       return { ...result, deliveryKey: key };
     },
   };

@@ -408,6 +408,18 @@ describe('the ci-webhook pack with GitLab', () => {
     assert.equal(await post(body, standardWebhookHeaders(key, 'msg_fresh', body)), 200, 'webhook-id seen');
   });
 
+  test('a captured signed delivery replayed with a fresh Idempotency-Key is not emitted again', async () => {
+    const body = PIPELINE.toString().replace('"id": 31', '"id": 33');
+    const signed = standardWebhookHeaders(key, 'msg_replayed', body);
+    const isThisBuild = (event: Envelope) => (event.payload as { buildId?: string }).buildId === '33';
+    assert.equal(await post(body, { ...signed, 'Idempotency-Key': 'first-key' }), 202);
+    await running.events.waitFor(isThisBuild);
+    // Idempotency-Key is not covered by the signature; webhook-id is.
+    assert.equal(await post(body, { ...signed, 'Idempotency-Key': 'a-fresh-key' }), 200);
+    await settle();
+    assert.equal(running.events.events.filter(isThisBuild).length, 1);
+  });
+
   test('a port already taken stops the start with a message naming CI_WEBHOOK_PORT', async () => {
     const port = new URL(running.pack.url as string).port;
     const second = await createCiWebhookPack(
