@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { deterministicId } from '../deterministic-id.ts';
 import { createEnvelope, type Envelope, type Labels } from '../envelope.ts';
 import { asCodedError, CodedError } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -139,8 +140,13 @@ export class CommandExecutor {
     return this.#result(command, definition.failure, payload);
   }
 
+  /**
+   * The command's one result event. Its id comes from the pack and the command id alone (not the outcome),
+   * so every answer to the command, from any instance, however often, is the same event to consumers.
+   */
   #result(command: Envelope, name: string, payload: Payload): Envelope {
     return createEnvelope({
+      id: deterministicId('result', this.#options.pack.name, command.id),
       kind: 'event',
       pack: this.#options.pack.name,
       name,
