@@ -57,6 +57,12 @@ export interface Consumption {
   readonly queue: Promise<string>;
 }
 
+/** A name taken by one process at a time; see Bus.hold. */
+export interface Hold {
+  /** Gives the name back. Idempotent. */
+  release(): Promise<void>;
+}
+
 export interface Bus {
   /** Resolves once the broker has confirmed the message (persisted, for durable queues). */
   publish(destination: Destination, envelope: Envelope, options?: PublishOptions): Promise<void>;
@@ -66,6 +72,12 @@ export interface Bus {
   declareQueue(name: string, bindings: QueueSpec['bindings']): Promise<void>;
   /** Whether a queue exists (`send` checks that some instance of the pack ever declared its queue). */
   hasQueue(name: string): Promise<boolean>;
+  /**
+   * Takes `name` for this process alone among every process on the broker, until `release()` or until this
+   * process's connection to the broker closes (so a crashed process holds nothing). Resolves undefined
+   * when another process holds it. Pack instances hold the commands they run this way (docs/protocol.md).
+   */
+  hold(name: string): Promise<Hold | undefined>;
   /** True while connected (always, for the in-memory bus). */
   isConnected(): boolean;
   close(): Promise<void>;

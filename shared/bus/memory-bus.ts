@@ -4,6 +4,7 @@ import {
   type Bus,
   type Consumption,
   type Destination,
+  type Hold,
   type InboundMessage,
   type MessageHandler,
   type PublishOptions,
@@ -44,6 +45,7 @@ interface MemoryQueue {
  */
 export class MemoryBus implements Bus {
   readonly #queues = new Map<string, MemoryQueue>();
+  readonly #holds = new Set<string>();
   #privateCounter = 0;
   #closed = false;
 
@@ -115,6 +117,19 @@ export class MemoryBus implements Bus {
 
   async declareQueue(name: string, bindings: QueueSpec['bindings']): Promise<void> {
     this.#declare(name, true, bindings);
+  }
+
+  /** Holds are between the runtimes sharing this bus: one process, so they need no broker. */
+  async hold(name: string): Promise<Hold | undefined> {
+    if (this.#holds.has(name)) return undefined;
+    this.#holds.add(name);
+    let held = true;
+    return {
+      release: async () => {
+        if (held) this.#holds.delete(name);
+        held = false;
+      },
+    };
   }
 
   async close(): Promise<void> {

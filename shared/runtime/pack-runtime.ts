@@ -18,6 +18,7 @@ import { deterministicId } from '../deterministic-id.ts';
 import { createEnvelope, type Envelope, type Labels, newMessageId } from '../envelope.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { CommandExecutor } from './command-executor.ts';
+import { CommandHolds } from './command-holds.ts';
 import { CommandRequests } from './command-requests.ts';
 import { FinishedCommands } from './finished-commands.ts';
 import { labelsInclude, MAX_LABELS, nonEmptySubsets } from './labels.ts';
@@ -61,12 +62,14 @@ export class PackRuntime {
 
   readonly #failure = Promise.withResolvers<Error>();
   readonly #requests: CommandRequests;
+  readonly #holds: CommandHolds;
 
   private constructor(options: PackRuntimeOptions, finished: FinishedCommands) {
     this.#options = options;
     this.#finished = finished;
     this.#logger = options.logger;
     this.#requests = new CommandRequests(options.bus);
+    this.#holds = new CommandHolds({ bus: options.bus, pack: options.pack.name, logger: options.logger });
     this.#executor = new CommandExecutor({
       pack: options.pack,
       labels: options.labels,
@@ -142,6 +145,7 @@ export class PackRuntime {
     await this.emit('PackStopped', { ...this.#identity(), reason: options.reason ?? 'stopped' }).catch(
       (error: Error) => this.#logger.warn({ reason: error.message }, 'could not announce PackStopped'),
     );
+    this.#holds.close();
     this.#state = 'stopped';
   }
 
@@ -222,8 +226,16 @@ export class PackRuntime {
       await this.#publishResult(recorded, message.replyTo);
       return;
     }
-    const result = await this.#runOnce(command, message.redelivered);
-    await this.#publishResult(result, message.replyTo);
+    const result = await this.#holds.run(
+      command.id,
+      { redelivered: message.redelivered, signal: this.#abortInFlight.signal },
+      async () => {
+        const result = await this.#runOnce(command, message.redelivered);
+        // Held until the result is out: an instance that takes the command over must find it finished.
+        await this.#publishResult(result, message.replyTo);
+        return result;
+      },
+    );
     const outcome = result.name === pack.commands[command.name]?.success ? 'success' : 'failure';
     this.#options.metrics.commands.inc({ pack: pack.name, command: command.name, outcome });
     this.#options.metrics.commandDuration.observe(

@@ -1,11 +1,20 @@
 import type { ConsumeMessage, Options, RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import { type Envelope, encodeEnvelope } from '../../envelope.ts';
-import type { Bus, Consumption, Destination, MessageHandler, PublishOptions, QueueSpec } from '../bus.ts';
+import type {
+  Bus,
+  Consumption,
+  Destination,
+  Hold,
+  MessageHandler,
+  PublishOptions,
+  QueueSpec,
+} from '../bus.ts';
 import { DEAD_LETTER_QUEUE, DEAD_LETTER_REASON_HEADER } from '../topology.ts';
 import { openRecoveringConnection } from './connection.ts';
 import { QueueConsumer } from './consumer.ts';
 import { declareCoreTopology, declareQueue } from './declare.ts';
+import { takeExclusiveHold } from './exclusive-hold.ts';
 import { ConfirmPublisher, type OutboundMessage } from './publisher.ts';
 
 export interface AmqpBusOptions {
@@ -127,6 +136,12 @@ export class AmqpBus implements Bus {
       if ((error as { code?: number }).code === 404) return false;
       throw error;
     }
+  }
+
+  // On the publishing connection: a hold must last while its holder is still running the command, and that
+  // connection stays up when a consume connection drops.
+  hold(name: string): Promise<Hold | undefined> {
+    return takeExclusiveHold(this.#publishConnection, name);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import type {
   Bus,
   Consumption,
   Destination,
+  Hold,
   MessageHandler,
   PublishOptions,
   QueueSpec,
@@ -72,6 +73,10 @@ export class ControllableBus implements Bus {
 
   hasQueue(name: string): Promise<boolean> {
     return this.inner.hasQueue(name);
+  }
+
+  hold(name: string): Promise<Hold | undefined> {
+    return this.inner.hold(name);
   }
 
   isConnected(): boolean {
