@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { labelledQueueName } from './bus/topology.ts';
 import envelopeSchema from './schemas/envelope.schema.json' with { type: 'json' };
 
 export type MessageKind = 'command' | 'event';
@@ -28,6 +29,18 @@ export interface TransportProperties {
 
 /** Bodies above this are refused unread; chat messages and CI payloads are far smaller. */
 export const MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Fields that travel as AMQP short strings, which hold 255 bytes: id and correlationId as the messageId and
+ * correlationId properties (of this message or of the result it causes), pack as appId, name as type; a
+ * causationId is the id of another message. The schema can only count characters, and 200 `é` are 400 bytes.
+ */
+const SHORT_STRING_FIELDS = ['id', 'correlationId', 'causationId', 'pack', 'name'] as const;
+const MAX_SHORT_STRING_BYTES = 255;
+
+/** The times an AMQP timestamp (unsigned seconds) and an RFC 3339 date (four-digit years) both carry. */
+const EARLIEST_MS = 0;
+const LATEST_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 export type DecodeResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
 
@@ -98,11 +111,48 @@ export function decodeEnvelope(
   if (candidate.kind !== undefined && candidate.kind !== kind) {
     return { ok: false, reason: `envelope kind "${candidate.kind}" arrived on the ${kind}s exchange` };
   }
-  const createdAt =
-    typeof candidate.createdAt === 'string'
-      ? candidate.createdAt
-      : new Date(properties.timestamp ? timestampToMs(properties.timestamp) : Date.now()).toISOString();
+  // Refused here, or the message would fail later, when it or its result is published (issue 12).
+  const unsendable = unsendableReason(candidate as unknown as Envelope, kind);
+  if (unsendable) return { ok: false, reason: unsendable };
+  let createdAt: string;
+  if (typeof candidate.createdAt === 'string') createdAt = candidate.createdAt;
+  else {
+    const ms = properties.timestamp ? timestampToMs(properties.timestamp) : Date.now();
+    if (ms > LATEST_MS) {
+      return { ok: false, reason: `the AMQP timestamp ${properties.timestamp} is after year 9999` };
+    }
+    createdAt = new Date(ms).toISOString();
+  }
   return { ok: true, envelope: { ...(candidate as unknown as Envelope), kind, createdAt } };
+}
+
+/** Why a valid envelope could still not go out over AMQP, if it could not. */
+function unsendableReason(envelope: Envelope, kind: MessageKind): string | undefined {
+  for (const field of SHORT_STRING_FIELDS) {
+    const value = envelope[field];
+    // A UTF-16 code unit is at most 3 bytes of UTF-8, so short values need no counting.
+    if (value === undefined || value.length * 3 <= MAX_SHORT_STRING_BYTES) continue;
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > MAX_SHORT_STRING_BYTES) {
+      return `envelope/${field} is ${bytes} bytes in UTF-8, more than the ${MAX_SHORT_STRING_BYTES} an AMQP short string holds`;
+    }
+  }
+  if (envelope.createdAt !== undefined) {
+    const ms = Date.parse(envelope.createdAt);
+    // NaN too: a leap second (23:59:60) is valid RFC 3339 that Date cannot read.
+    if (!(ms >= EARLIEST_MS && ms <= LATEST_MS)) {
+      return `envelope/createdAt must be from 1970 to 9999 (AMQP timestamps count seconds since 1970), got ${envelope.createdAt}`;
+    }
+  }
+  // A labelled command may be moved to the queue named after its labels, and queue names are short strings.
+  if (kind === 'command' && envelope.labels !== undefined) {
+    const queue = labelledQueueName(envelope.pack, envelope.labels);
+    const bytes = Buffer.byteLength(queue, 'utf8');
+    if (bytes > MAX_SHORT_STRING_BYTES) {
+      return `envelope/labels make the queue name ${queue} ${bytes} bytes, more than the ${MAX_SHORT_STRING_BYTES} an AMQP short string holds`;
+    }
+  }
+  return undefined;
 }
 
 export function encodeEnvelope(envelope: Envelope): Buffer {

@@ -58,3 +58,57 @@ test('refusals say what is wrong', () => {
     assert.match((result as { reason: string }).reason, reason);
   }
 });
+
+test('ids longer than an AMQP short string (255 bytes of UTF-8) are refused, though within 200 characters', () => {
+  const longId = 'é'.repeat(200);
+  for (const field of ['id', 'correlationId', 'causationId']) {
+    const result = decode({ id: 'x', pack: 'slack', name: 'SendMessage', payload: {}, [field]: longId });
+    assert.equal(result.ok, false, field);
+    assert.match(
+      (result as { reason: string }).reason,
+      new RegExp(`envelope/${field} is 400 bytes in UTF-8, more than the 255 an AMQP short string holds`),
+    );
+  }
+  const fits = 'é'.repeat(127); // 254 bytes
+  assert.ok(decode({ id: fits, pack: 'slack', name: 'SendMessage', payload: {}, correlationId: fits }).ok);
+});
+
+test('a command whose labels make a queue name longer than 255 bytes is refused', () => {
+  const labels = { env: 'x'.repeat(240) };
+  const result = decode({ id: 'x', pack: 'slack', name: 'SendMessage', payload: {}, labels });
+  assert.equal(result.ok, false);
+  assert.match(
+    (result as { reason: string }).reason,
+    /envelope\/labels make the queue name switchboard\.pack\.slack\[env=x+\] 268 bytes, more than the 255/,
+  );
+  assert.ok(decode({ id: 'x', pack: 'slack', name: 'SendMessage', payload: {}, labels: { env: 'prod' } }).ok);
+});
+
+test('times an AMQP timestamp cannot carry are refused: before 1970, after 9999, or unreadable', () => {
+  const refused = [
+    '1969-12-31T23:59:59Z',
+    '0000-01-01T00:00:00Z',
+    '9999-12-31T23:59:59-23:59', // year 10000 in UTC
+    '2016-12-31T23:59:60Z', // a leap second: valid RFC 3339, but JavaScript cannot read it as a time
+  ];
+  for (const createdAt of refused) {
+    const result = decode({ id: 'x', pack: 'slack', name: 'SendMessage', payload: {}, createdAt });
+    assert.equal(result.ok, false, createdAt);
+    assert.match(
+      (result as { reason: string }).reason,
+      /envelope\/createdAt must be from 1970 to 9999 \(AMQP timestamps count seconds since 1970\)/,
+    );
+  }
+  for (const createdAt of ['1970-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '2026-01-01T00:00:00+01:00']) {
+    assert.ok(decode({ id: 'x', pack: 'slack', name: 'SendMessage', payload: {}, createdAt }).ok, createdAt);
+  }
+});
+
+test('an AMQP timestamp beyond year 9999 standing in for createdAt is refused, not thrown', () => {
+  const result = decode({ id: 'x', pack: 'slack', name: 'SendMessage', payload: {} }, { timestamp: 2 ** 62 });
+  assert.equal(result.ok, false);
+  assert.match(
+    (result as { reason: string }).reason,
+    /AMQP timestamp 4611686018427388000 is after year 9999/,
+  );
+});
