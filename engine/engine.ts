@@ -6,7 +6,7 @@ import { createEnvelope, type Envelope } from '../shared/envelope.ts';
 import type { EngineMetrics } from './engine-metrics.ts';
 import type { LoadedFlow } from './flow.ts';
 import { busPackName, continuationSteps, FlowIndex, type IndexedStep } from './flow-index.ts';
-import type { AnnouncedCommand, EngineStore, Execution } from './state/engine-store.ts';
+import type { AnnouncedCommand, EngineStore, Execution, StoreSession } from './state/engine-store.ts';
 import { evaluateStep } from './step-evaluator.ts';
 import { parseFlyteBool, type TemplateEngine } from './templates/template-engine.ts';
 
@@ -79,25 +79,30 @@ export class FlowEngine {
     await this.#consumption?.stop();
   }
 
-  /** Evaluates one event: continues the instance it is a result for, and starts the instances it triggers. */
+  /**
+   * Evaluates one event: continues the instance it is a result for, and starts the instances it
+   * triggers. Resolves once its writes are committed; rejects when they were lost (the event must
+   * then not be acknowledged: handled again, it does what was lost).
+   */
   async handleEvent(event: Envelope): Promise<void> {
-    await this.#evaluate(event);
+    // The event's own view of the store: it learns which batches hold its writes, not whichever is open.
+    const store = this.#options.store.session();
+    await this.#evaluate(event, store);
     // Acknowledge only what is on disk: a crash before the commit redelivers the event.
-    await this.#options.store.committed();
+    await store.committed();
   }
 
-  async #evaluate(event: Envelope): Promise<void> {
+  async #evaluate(event: Envelope, store: StoreSession): Promise<void> {
     this.#options.metrics.events.inc({ pack: event.pack, event: event.name });
-    if (event.name === 'PackStarted') this.#rememberPack(event);
-    if (event.causationId) await this.#continueInstance(event);
+    if (event.name === 'PackStarted') this.#rememberPack(event, store);
+    if (event.causationId) await this.#continueInstance(event, store);
     for (const entry of this.#index.entryStepsFor(event.pack, event.name)) {
       const correlationId = deterministicId('instance', event.id, entry.loaded.flow.name, entry.stepId);
-      await this.#fire(entry, event, correlationId, {}, true);
+      await this.#fire(store, entry, event, correlationId, {}, true);
     }
   }
 
-  async #continueInstance(result: Envelope): Promise<void> {
-    const { store } = this.#options;
+  async #continueInstance(result: Envelope, store: StoreSession): Promise<void> {
     const commandId = result.causationId as string;
     const failed = isFailure(result);
     const completed = store.completeExecution(
@@ -119,18 +124,19 @@ export class FlowEngine {
     if (!instance) return;
     const loaded: LoadedFlow = { flow: instance.flow, file: '', version: instance.flowVersion };
     for (const next of continuationSteps(loaded, execution.stepId)) {
-      await this.#fire(next, result, instance.correlationId, instance.context, false);
+      await this.#fire(store, next, result, instance.correlationId, instance.context, false);
     }
   }
 
   async #fire(
+    store: StoreSession,
     entry: IndexedStep,
     event: Envelope,
     correlationId: string,
     parentContext: Record<string, unknown>,
     startsInstance: boolean,
   ): Promise<void> {
-    const { store, templates, logger, metrics } = this.#options;
+    const { templates, logger, metrics } = this.#options;
     const flowName = entry.loaded.flow.name;
     const outcome = await evaluateStep(entry.step, event, parentContext, templates);
     if (!outcome.fired) {
@@ -144,7 +150,7 @@ export class FlowEngine {
       if (outcome.stage === 'error') {
         metrics.stepErrors.inc({ flow: flowName, step: entry.stepId });
         logger.warn(log, 'a step failed to render and was skipped');
-        this.#recordRenderFailure(entry, event, correlationId, outcome.reason);
+        this.#recordRenderFailure(store, entry, event, correlationId, outcome.reason);
       } else if (
         outcome.stage === 'criteria' &&
         parseFlyteBool((outcome.criteriaOutput ?? '').trim()) === undefined
@@ -209,14 +215,14 @@ export class FlowEngine {
   }
 
   /** What a pack announced it accepts, so that `switchboard flows check` can check flows against it. */
-  #rememberPack(event: Envelope): void {
+  #rememberPack(event: Envelope, store: StoreSession): void {
     const payload = event.payload as { commands?: unknown } | null;
     if (!payload || !Array.isArray(payload.commands)) return;
     const commands = payload.commands.filter(
       (command): command is AnnouncedCommand => typeof command?.name === 'string',
     );
     try {
-      this.#options.store.savePackManifest(event.pack, commands);
+      store.savePackManifest(event.pack, commands);
     } catch (error) {
       this.#options.logger.warn(
         { pack: event.pack, reason: (error as Error).message },
@@ -226,8 +232,14 @@ export class FlowEngine {
   }
 
   /** A step whose templates failed is recorded as a failed execution, so `switchboard executions` shows it. */
-  #recordRenderFailure(entry: IndexedStep, event: Envelope, correlationId: string, reason: string): void {
-    const { store, logger } = this.#options;
+  #recordRenderFailure(
+    store: StoreSession,
+    entry: IndexedStep,
+    event: Envelope,
+    correlationId: string,
+    reason: string,
+  ): void {
+    const { logger } = this.#options;
     const id = deterministicId('command', correlationId, entry.stepId);
     if (store.getExecution(id)) return;
     try {

@@ -12,7 +12,12 @@ export async function startEngine(parts: ProcessParts, config: EngineConfig): Pr
   const logger = parts.logger.child({ component: 'engine' });
   const store = EngineStore.open(config.dataDir, {
     groupCommit: {
-      onError: (error) => logger.error({ reason: error.message }, 'could not save engine state'),
+      // Once per lost batch; the events whose writes it held are not acknowledged, so they come again.
+      onError: (error) =>
+        logger.error(
+          { reason: error.message },
+          'could not save engine state; its events will be handled again',
+        ),
     },
   });
   const templates = new TemplateEngine({ datastore: (key) => store.datastoreGet(key) });

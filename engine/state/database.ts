@@ -158,8 +158,12 @@ function inSavepoint<T>(db: DatabaseSync, body: () => T): T {
     db.exec('RELEASE nested');
     return result;
   } catch (error) {
-    db.exec('ROLLBACK TO nested');
-    db.exec('RELEASE nested');
+    // SQLite may have rolled the whole transaction back (SQLITE_FULL, RAISE(ROLLBACK)): the savepoint
+    // is gone with it, and the caller must see the error that did it.
+    if (db.isTransaction) {
+      db.exec('ROLLBACK TO nested');
+      db.exec('RELEASE nested');
+    }
     throw error;
   }
 }

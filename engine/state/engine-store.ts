@@ -3,6 +3,7 @@ import type { Envelope } from '../../shared/envelope.ts';
 import { inTransaction, openDatabase, openDatabaseReadOnly } from './database.ts';
 import { Datastore, type DatastoreEntry } from './datastore.ts';
 import { type Execution, type ExecutionFilter, Executions, type NewExecution } from './executions.ts';
+import { type Batch, GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { type Instance, Instances, type NewInstance } from './instances.ts';
 import { type AnnouncedCommand, PackManifests } from './pack-manifests.ts';
 
@@ -16,10 +17,11 @@ export interface EngineStoreOptions {
   clock?: () => Date;
   /**
    * Commit writes in batches (the engine's hot path): several times cheaper than a transaction per
-   * write. A batch commits `intervalMs` (default: 2) after its first write; `committed()` says when.
+   * write. A batch commits `intervalMs` (default: 2) after its first write; a session's `committed()`
+   * says when its own writes are committed, or that the batch holding them was lost.
    * Default: off (each write commits on its own).
    */
-  groupCommit?: { intervalMs?: number; onError: (error: Error) => void };
+  groupCommit?: GroupCommitOptions;
 }
 
 export interface PruneOptions {
@@ -31,29 +33,64 @@ export interface PruneOptions {
   now?: Date;
 }
 
+/** A store's shared parts: its views (sessions) use the same connection, statements and batches. */
+interface StoreParts {
+  db: DatabaseSync;
+  clock: () => Date;
+  datastore: Datastore;
+  instances: Instances;
+  executions: Executions;
+  packManifests: PackManifests;
+  groupCommit: GroupCommit | undefined;
+}
+
+/** The store as one unit of work sees it (see EngineStore.session): everything but closing it. */
+export type StoreSession = Omit<EngineStore, 'close' | 'session'>;
+
 /**
  * The flow engine's persistent state in `<dataDir>/engine.sqlite`: the datastore, flow instances,
  * and the executions of their steps (the audit). Every method is synchronous and atomic.
  */
 export class EngineStore {
+  readonly #parts: StoreParts;
   readonly #db: DatabaseSync;
   readonly #clock: () => Date;
   readonly #datastore: Datastore;
   readonly #instances: Instances;
   readonly #executions: Executions;
   readonly #packManifests: PackManifests;
-  readonly #groupCommit: EngineStoreOptions['groupCommit'];
-  #batchCommitted: Promise<void> | undefined;
-  #settleBatch: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** A session's: the batches its writes went into (without group commit, always empty). */
+  readonly #held: Batch[] | undefined;
 
-  private constructor(db: DatabaseSync, clock: () => Date, groupCommit?: EngineStoreOptions['groupCommit']) {
-    this.#db = db;
-    this.#clock = clock;
-    this.#groupCommit = groupCommit;
-    this.#datastore = new Datastore(db, clock);
-    this.#instances = new Instances(db, clock);
-    this.#executions = new Executions(db, clock);
-    this.#packManifests = new PackManifests(db, clock);
+  private constructor(parts: StoreParts, held?: Batch[]) {
+    this.#parts = parts;
+    this.#db = parts.db;
+    this.#clock = parts.clock;
+    this.#datastore = parts.datastore;
+    this.#instances = parts.instances;
+    this.#executions = parts.executions;
+    this.#packManifests = parts.packManifests;
+    this.#held = held;
+  }
+
+  static #create(db: DatabaseSync, clock: () => Date, groupCommit?: GroupCommitOptions): EngineStore {
+    return new EngineStore({
+      db,
+      clock,
+      datastore: new Datastore(db, clock),
+      instances: new Instances(db, clock),
+      executions: new Executions(db, clock),
+      packManifests: new PackManifests(db, clock),
+      groupCommit: groupCommit ? new GroupCommit(db, groupCommit) : undefined,
+    });
+  }
+
+  /**
+   * A view of this store for one unit of work (the engine: one event), whose committed() waits for
+   * the batches that hold its own writes, and fails when one of them is lost.
+   */
+  session(): StoreSession {
+    return new EngineStore(this.#parts, []);
   }
 
   /** Keeps the commands a pack announced in its PackStarted (the latest announcement wins). */
@@ -71,12 +108,16 @@ export class EngineStore {
    * `switchboard executions` can read while the engine writes. Creates or migrates the schema.
    */
   static open(dataDir: string, options: EngineStoreOptions = {}): EngineStore {
-    return new EngineStore(openDatabase(dataDir), options.clock ?? (() => new Date()), options.groupCommit);
+    return EngineStore.#create(
+      openDatabase(dataDir),
+      options.clock ?? (() => new Date()),
+      options.groupCommit,
+    );
   }
 
   /** A read-only handle for the CLI; fails with an Error naming the file when there is no database yet. */
   static openReadOnly(dataDir: string): EngineStore {
-    return new EngineStore(openDatabaseReadOnly(dataDir), () => new Date());
+    return EngineStore.#create(openDatabaseReadOnly(dataDir), () => new Date());
   }
 
   /** The JSON value stored under `key`; undefined when missing. */
@@ -196,46 +237,29 @@ export class EngineStore {
     });
   }
 
+  /** Closes the database, committing the open batch first. */
   close(): void {
-    this.#commit();
+    this.#parts.groupCommit?.flush();
     this.#db.close();
   }
 
   /**
-   * Resolves once everything written so far is committed (at once without group commit). The engine
-   * awaits it before acknowledging an event, so an acknowledged event's state is on disk.
+   * A session's: resolves once the batches that hold its writes are committed, and rejects when one
+   * of them was lost (at once without group commit, where a write that fails throws). The engine
+   * awaits it before acknowledging an event, so an acknowledged event's state is on disk. On the store
+   * itself: once everything written so far is committed.
    */
   committed(): Promise<void> {
-    return this.#batchCommitted ?? Promise.resolve();
+    const held = this.#held;
+    if (held === undefined) return this.#parts.groupCommit?.committed() ?? Promise.resolve();
+    if (held.length === 0) return Promise.resolve();
+    if (held.length === 1) return (held[0] as Batch).committed;
+    return Promise.all(held.map((batch) => batch.committed)).then(() => undefined);
   }
 
-  /** With group commit, the first write opens a batch's transaction and the batch commits shortly after. */
+  /** With group commit, a write goes into the open batch, which its session then waits for. */
   #write<T>(body: () => T): T {
-    if (this.#groupCommit && !this.#db.isTransaction) {
-      this.#db.exec('BEGIN IMMEDIATE');
-      const batch = Promise.withResolvers<void>();
-      this.#batchCommitted = batch.promise;
-      this.#settleBatch = batch;
-      setTimeout(() => this.#commit(), this.#groupCommit.intervalMs ?? 2);
-    }
-    return body();
-  }
-
-  #commit(): void {
-    const settle = this.#settleBatch;
-    this.#batchCommitted = undefined;
-    this.#settleBatch = undefined;
-    if (this.#groupCommit && this.#db.isOpen && this.#db.isTransaction) {
-      try {
-        this.#db.exec('COMMIT');
-      } catch (error) {
-        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-        this.#groupCommit.onError(error as Error);
-        // The batch is lost: whoever waits must not acknowledge, so their events come again.
-        settle?.reject(error as Error);
-        return;
-      }
-    }
-    settle?.resolve();
+    const groupCommit = this.#parts.groupCommit;
+    return groupCommit ? groupCommit.write(body, this.#held) : body();
   }
 }
