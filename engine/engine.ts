@@ -27,6 +27,8 @@ export interface FlowEngineOptions {
   retention: { maxAgeMs: number; maxCount: number };
   /** The queue of events it consumes. Default: ENGINE_QUEUE. */
   queue?: string;
+  /** How often timeouts and retention run. Default: a quarter of executionTimeoutMs, within 200 ms..10 s. */
+  sweepIntervalMs?: number;
 }
 
 /**
@@ -40,6 +42,9 @@ export class FlowEngine {
   readonly #versions = new Map<string, LoadedFlow>();
   #consumption: Consumption | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
+  /** The sweep under way: a long prune must not be started twice, and stop() waits for it. */
+  #sweeping: Promise<void> | undefined;
+  #stopping = new AbortController();
   #running = false;
 
   constructor(options: FlowEngineOptions) {
@@ -68,7 +73,9 @@ export class FlowEngine {
       },
       async ({ envelope }) => this.handleEvent(envelope),
     );
-    const sweepEveryMs = Math.max(200, Math.min(10_000, this.#options.executionTimeoutMs / 4));
+    this.#stopping = new AbortController();
+    const sweepEveryMs =
+      this.#options.sweepIntervalMs ?? Math.max(200, Math.min(10_000, this.#options.executionTimeoutMs / 4));
     this.#housekeeping = setInterval(() => this.#sweep(), sweepEveryMs);
     this.#running = true;
   }
@@ -76,7 +83,9 @@ export class FlowEngine {
   async stop(_options?: { graceMs: number; reason?: string }): Promise<void> {
     this.#running = false;
     clearInterval(this.#housekeeping);
+    this.#stopping.abort();
     await this.#consumption?.stop();
+    await this.#sweeping;
   }
 
   /**
@@ -277,13 +286,25 @@ export class FlowEngine {
   }
 
   #sweep(): void {
+    if (this.#sweeping) return;
+    this.#sweeping = this.#housekeep().finally(() => {
+      this.#sweeping = undefined;
+    });
+  }
+
+  /** Times out commands without a result, then applies retention (in batches, between events). */
+  async #housekeep(): Promise<void> {
     const { store, logger, metrics, retention, executionTimeoutMs } = this.#options;
     try {
       for (const execution of store.timeOutPending(executionTimeoutMs)) {
         metrics.executionsFinished.inc({ flow: execution.flowName, status: 'timed_out' });
         logger.warn(timedOutLog(execution, executionTimeoutMs), 'no result for a command');
       }
-      store.prune({ maxAgeMs: retention.maxAgeMs, maxCount: retention.maxCount });
+      await store.prune({
+        maxAgeMs: retention.maxAgeMs,
+        maxCount: retention.maxCount,
+        signal: this.#stopping.signal,
+      });
     } catch (error) {
       logger.error({ reason: (error as Error).message }, 'engine housekeeping failed');
     }

@@ -1,8 +1,15 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Envelope } from '../../shared/envelope.ts';
 import { inTransaction, openDatabase, openDatabaseReadOnly } from './database.ts';
 import { Datastore, type DatastoreEntry } from './datastore.ts';
-import { type Execution, type ExecutionFilter, Executions, type NewExecution } from './executions.ts';
+import {
+  type Execution,
+  type ExecutionFilter,
+  Executions,
+  type NewExecution,
+  type PruneCursor,
+} from './executions.ts';
 import { type Batch, GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { type Instance, Instances, type NewInstance } from './instances.ts';
 import { type AnnouncedCommand, PackManifests } from './pack-manifests.ts';
@@ -25,12 +32,19 @@ export interface EngineStoreOptions {
 }
 
 export interface PruneOptions {
-  /** Executions started longer ago than this go, and instances untouched as long with no execution left. */
+  /**
+   * Finished executions started longer ago than this go, and instances untouched as long with no
+   * execution left.
+   */
   maxAgeMs: number;
-  /** Executions beyond the newest this many go. */
+  /** Finished executions beyond the newest this many (pending ones count) go. */
   maxCount: number;
   /** Default: the store's clock. */
   now?: Date;
+  /** Rows deleted per statement; the event loop gets a turn between statements. Default: 500. */
+  batchRows?: number;
+  /** Stops between two batches (the engine is stopping); what was deleted so far stays deleted. */
+  signal?: AbortSignal;
 }
 
 /** A store's shared parts: its views (sessions) use the same connection, statements and batches. */
@@ -47,9 +61,11 @@ interface StoreParts {
 /** The store as one unit of work sees it (see EngineStore.session): everything but closing it. */
 export type StoreSession = Omit<EngineStore, 'close' | 'session'>;
 
+const DEFAULT_PRUNE_BATCH_ROWS = 500;
+
 /**
  * The flow engine's persistent state in `<dataDir>/engine.sqlite`: the datastore, flow instances,
- * and the executions of their steps (the audit). Every method is synchronous and atomic.
+ * and the executions of their steps (the audit). Every method but prune is synchronous and atomic.
  */
 export class EngineStore {
   readonly #parts: StoreParts;
@@ -206,26 +222,39 @@ export class EngineStore {
   }
 
   /**
-   * Retention: deletes executions older than `maxAgeMs` and beyond the newest `maxCount`, then
-   * instances with no execution left that have been untouched for `maxAgeMs`; returns how many
-   * executions were deleted.
+   * Retention: deletes finished executions older than `maxAgeMs` or beyond the newest `maxCount`,
+   * then instances untouched for `maxAgeMs` with no execution left; returns how many executions went.
+   * Never deletes a pending execution, nor any execution of an instance that still has one pending,
+   * so an instance waiting for a result keeps all it needs to continue. Runs in statements of
+   * `batchRows` rows with a turn of the event loop between them, so events go on being handled.
    */
-  prune(options: PruneOptions): number {
-    const { maxAgeMs, maxCount } = options;
+  async prune(options: PruneOptions): Promise<number> {
+    const { maxAgeMs, maxCount, batchRows = DEFAULT_PRUNE_BATCH_ROWS, signal } = options;
     if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0) {
       throw new RangeError(`maxAgeMs must be a finite number of 0 or more, not ${maxAgeMs}`);
     }
     if (!Number.isSafeInteger(maxCount) || maxCount < 0) {
       throw new RangeError(`maxCount must be a whole number of 0 or more, not ${maxCount}`);
     }
+    if (!Number.isSafeInteger(batchRows) || batchRows < 1) {
+      throw new RangeError(`batchRows must be a whole number of 1 or more, not ${batchRows}`);
+    }
     const cutoffMs = (options.now ?? this.#clock()).getTime() - maxAgeMs;
-    return this.#write(() =>
-      inTransaction(this.#db, () => {
-        const deleted = this.#executions.deleteOld(cutoffMs, maxCount);
-        this.#instances.deleteAbandoned(cutoffMs);
-        return deleted;
-      }),
-    );
+    let deleted = 0;
+    let cursor: PruneCursor | undefined = this.#executions.pruneStart(cutoffMs, maxCount);
+    while (cursor && !signal?.aborted) {
+      const from: PruneCursor = cursor;
+      const step = this.#write(() => this.#executions.deleteFinished(from, batchRows));
+      deleted += step.deleted;
+      cursor = step.next;
+      await nextTurn();
+    }
+    while (!signal?.aborted) {
+      const removed = this.#write(() => this.#instances.deleteAbandoned(cutoffMs, batchRows));
+      if (removed < batchRows) break;
+      await nextTurn();
+    }
+    return deleted;
   }
 
   /** Creates the instance unless it exists (an event handled again); true when it was created. */

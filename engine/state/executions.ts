@@ -60,6 +60,22 @@ const COLUMNS = `id, correlation_id, flow_name, flow_version, step_id, trigger_e
 // Ties on the start time (same millisecond) are broken by rowid, which follows insertion.
 const NEWEST_FIRST = 'ORDER BY started_ms DESC, rowid DESC';
 
+/** A place in the executions ordered by (started_ms, rowid), oldest first. */
+interface Position {
+  ms: number;
+  rowid: number;
+}
+
+/** How far retention has gone: it deletes after `after` up to `until`, both in (started_ms, rowid) order. */
+export interface PruneCursor {
+  /** Exclusive. */
+  after: Position;
+  /** Inclusive. */
+  until: Position;
+}
+
+const BEFORE_EVERYTHING: Position = { ms: Number.MIN_SAFE_INTEGER, rowid: 0 };
+
 export class Executions {
   readonly #now: () => Date;
   readonly #insert: StatementSync;
@@ -70,7 +86,10 @@ export class Executions {
   readonly #ofInstance: StatementSync;
   /** One statement per combination of filters, so that each can use its index. */
   readonly #list: ReadonlyMap<string, StatementSync>;
-  readonly #deleteOld: StatementSync;
+  readonly #rowidSpan: StatementSync;
+  readonly #beyondNewest: StatementSync;
+  readonly #windowEnd: StatementSync;
+  readonly #deleteFinished: StatementSync;
 
   constructor(db: DatabaseSync, now: () => Date) {
     this.#now = now;
@@ -120,10 +139,23 @@ export class Executions {
       }
     }
     this.#list = list;
-    this.#deleteOld = db.prepare(
+    this.#rowidSpan = db.prepare(
+      'SELECT (SELECT min(rowid) FROM executions) AS low, (SELECT max(rowid) FROM executions) AS high',
+    );
+    this.#beyondNewest = db.prepare(
+      `SELECT started_ms, rowid FROM executions ${NEWEST_FIRST} LIMIT 1 OFFSET ?`,
+    );
+    // (started_ms, rowid) comparisons spelled so that SQLite searches executions_by_started for them.
+    const after = 'started_ms >= :afterMs AND (started_ms > :afterMs OR rowid > :afterRowid)';
+    this.#windowEnd = db.prepare(
+      `SELECT started_ms, rowid FROM executions WHERE ${after} ORDER BY started_ms, rowid LIMIT 1 OFFSET :skip`,
+    );
+    this.#deleteFinished = db.prepare(
       `DELETE FROM executions
-       WHERE started_ms < :cutoffMs
-         OR rowid IN (SELECT rowid FROM executions ${NEWEST_FIRST} LIMIT -1 OFFSET :keep)`,
+       WHERE ${after} AND started_ms <= :untilMs AND (started_ms < :untilMs OR rowid <= :untilRowid)
+         AND status != 'pending'
+         AND NOT EXISTS (SELECT 1 FROM executions AS waiting
+           WHERE waiting.correlation_id = executions.correlation_id AND waiting.status = 'pending')`,
     );
   }
 
@@ -213,10 +245,53 @@ export class Executions {
     return this.#ofInstance.all(correlationId).map(toExecution);
   }
 
-  /** Deletes executions started before `cutoffMs` and those beyond the newest `keep`; returns how many. */
-  deleteOld(cutoffMs: number, keep: number): number {
-    return changes(this.#deleteOld.run({ cutoffMs, keep }));
+  /** Where retention starts: what started before `cutoffMs`, and what is beyond the newest `keep`, may go if finished. */
+  pruneStart(cutoffMs: number, keep: number): PruneCursor {
+    // started_ms is whole milliseconds: started_ms < cutoffMs is started_ms <= ceil(cutoffMs) - 1.
+    let until: Position = { ms: Math.ceil(cutoffMs) - 1, rowid: Number.MAX_SAFE_INTEGER };
+    const beyond = this.#beyondNewestPosition(keep);
+    if (beyond !== undefined && isBefore(until, beyond)) until = beyond;
+    return { after: BEFORE_EVERYTHING, until };
   }
+
+  /**
+   * Deletes the finished executions among the next `limit` of the cursor's range, keeping pending ones
+   * and those of instances that still have one pending; returns how many went and where to go on
+   * (undefined: the range is done).
+   */
+  deleteFinished(cursor: PruneCursor, limit: number): { deleted: number; next: PruneCursor | undefined } {
+    const { after, until } = cursor;
+    const window = this.#windowEnd.get({ afterMs: after.ms, afterRowid: after.rowid, skip: limit - 1 });
+    const windowEnd = window === undefined ? undefined : position(window);
+    const end = windowEnd !== undefined && isBefore(windowEnd, until) ? windowEnd : until;
+    const deleted = changes(
+      this.#deleteFinished.run({
+        afterMs: after.ms,
+        afterRowid: after.rowid,
+        untilMs: end.ms,
+        untilRowid: end.rowid,
+      }),
+    );
+    return { deleted, next: end === until ? undefined : { after: end, until } };
+  }
+
+  /** The newest execution beyond the newest `keep`, if there are more than `keep`. */
+  #beyondNewestPosition(keep: number): Position | undefined {
+    // Cheap bound first: rowids are unique, so there are no more rows than their span. Saves walking
+    // `keep` index entries on every sweep while the history is below the limit.
+    const span = this.#rowidSpan.get() as Row;
+    if (span.low === null || integer(span, 'high') - integer(span, 'low') + 1 <= keep) return undefined;
+    const row = this.#beyondNewest.get(keep);
+    return row === undefined ? undefined : position(row);
+  }
+}
+
+function position(row: Row): Position {
+  return { ms: integer(row, 'started_ms'), rowid: integer(row, 'rowid') };
+}
+
+function isBefore(a: Position, b: Position): boolean {
+  return a.ms < b.ms || (a.ms === b.ms && a.rowid < b.rowid);
 }
 
 function listKey(byFlow: boolean, byStatus: boolean): string {

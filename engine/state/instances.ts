@@ -51,10 +51,13 @@ export class Instances {
     );
     // rowid follows insertion, and steps are never deleted one by one: this is the order they fired in.
     this.#steps = db.prepare('SELECT step_id FROM instance_steps WHERE correlation_id = ? ORDER BY rowid');
+    // No execution left means none pending either: retention never deletes a pending one.
     this.#deleteAbandoned = db.prepare(
-      `DELETE FROM instances
-       WHERE updated_ms < ?
-         AND NOT EXISTS (SELECT 1 FROM executions WHERE executions.correlation_id = instances.correlation_id)`,
+      `DELETE FROM instances WHERE rowid IN (
+         SELECT rowid FROM instances
+         WHERE updated_ms < ?
+           AND NOT EXISTS (SELECT 1 FROM executions WHERE executions.correlation_id = instances.correlation_id)
+         LIMIT ?)`,
     );
   }
 
@@ -119,10 +122,10 @@ export class Instances {
   }
 
   /**
-   * Deletes instances untouched since `cutoffMs` that have no execution left (their fired steps go
-   * with them); returns how many.
+   * Deletes at most `limit` instances untouched since `cutoffMs` that have no execution left (their
+   * fired steps go with them); returns how many.
    */
-  deleteAbandoned(cutoffMs: number): number {
-    return changes(this.#deleteAbandoned.run(cutoffMs));
+  deleteAbandoned(cutoffMs: number, limit: number): number {
+    return changes(this.#deleteAbandoned.run(cutoffMs, limit));
   }
 }

@@ -1,4 +1,4 @@
-import { FlowEngine } from '../../engine/engine.ts';
+import { FlowEngine, type FlowEngineOptions } from '../../engine/engine.ts';
 import { EngineMetrics } from '../../engine/engine-metrics.ts';
 import type { Flow, LoadedFlow } from '../../engine/flow.ts';
 import type { EngineStore } from '../../engine/state/engine-store.ts';
@@ -7,12 +7,13 @@ import type { Bus } from '../../shared/bus/bus.ts';
 import { Metrics } from '../../shared/observability/metrics.ts';
 import { testLogger } from './bus.ts';
 
-/** A flow engine on `bus` and `store`, running `flows`; call start() to consume events. */
+/** A flow engine on `bus` and `store`, running `flows`; call start() to consume events. Override any option. */
 export function createTestEngine(
   bus: Bus,
   store: EngineStore,
   flows: LoadedFlow[],
   executionTimeoutMs = 60_000,
+  overrides: Partial<FlowEngineOptions> = {},
 ) {
   const engine = new FlowEngine({
     bus,
@@ -23,6 +24,7 @@ export function createTestEngine(
     prefetch: 50,
     executionTimeoutMs,
     retention: { maxAgeMs: 86_400_000, maxCount: 1000 },
+    ...overrides,
   });
   engine.setFlows(flows);
   return engine;

@@ -209,45 +209,93 @@ test('executionsOf gives one instance, oldest first', () => {
   store.close();
 });
 
-test('prune deletes executions older than the maximum age', () => {
+/** Records an execution that has finished, as retention may delete it. */
+function recordFinished(
+  store: EngineStore,
+  id: string,
+  fields: Parameters<typeof newExecution>[1] = {},
+): void {
+  store.recordExecution(newExecution(id, fields));
+  store.completeExecution(id, resultOf(id), 'succeeded');
+}
+
+const allExecutions = (store: EngineStore) => store.listExecutions({ limit: 100_000 }).map((e) => e.id);
+
+test('prune deletes finished executions older than the maximum age', async () => {
   const store = EngineStore.open(':memory:');
-  store.recordExecution(newExecution('old', { startedAt: at(0) }));
-  store.recordExecution(newExecution('edge', { startedAt: at(10_000) }));
-  store.recordExecution(newExecution('new', { startedAt: at(20_000) }));
+  recordFinished(store, 'old', { correlationId: 'c-old', startedAt: at(0) });
+  recordFinished(store, 'edge', { correlationId: 'c-edge', startedAt: at(10_000) });
+  recordFinished(store, 'new', { correlationId: 'c-new', startedAt: at(20_000) });
   const now = new Date(Date.parse(T0) + 30_000);
-  assert.equal(store.prune({ maxAgeMs: 20_000, maxCount: 100, now }), 1);
-  assert.deepEqual(
-    store.listExecutions({}).map((e) => e.id),
-    ['new', 'edge'],
-  );
+  assert.equal(await store.prune({ maxAgeMs: 20_000, maxCount: 100, now }), 1);
+  assert.deepEqual(allExecutions(store), ['new', 'edge']);
   store.close();
 });
 
-test('prune keeps only the newest executions beyond the maximum count', () => {
+test('prune keeps only the newest executions beyond the maximum count', async () => {
   const store = EngineStore.open(':memory:');
-  for (let i = 0; i < 5; i++) store.recordExecution(newExecution(`cmd-${i}`, { startedAt: at(i * 1_000) }));
+  for (let i = 0; i < 5; i++)
+    recordFinished(store, `cmd-${i}`, { correlationId: `c-${i}`, startedAt: at(i * 1_000) });
   const now = new Date(Date.parse(T0) + 10_000);
-  assert.equal(store.prune({ maxAgeMs: 3_600_000, maxCount: 2, now }), 3);
-  assert.deepEqual(
-    store.listExecutions({}).map((e) => e.id),
-    ['cmd-4', 'cmd-3'],
-  );
-  assert.equal(store.prune({ maxAgeMs: 3_600_000, maxCount: 2, now }), 0);
+  assert.equal(await store.prune({ maxAgeMs: 3_600_000, maxCount: 2, now }), 3);
+  assert.deepEqual(allExecutions(store), ['cmd-4', 'cmd-3']);
+  assert.equal(await store.prune({ maxAgeMs: 3_600_000, maxCount: 2, now }), 0);
   store.close();
 });
 
-test('prune deletes old instances that have no execution left, and only those', () => {
+test('prune never deletes a pending execution, however old, nor one beyond the maximum count', async () => {
+  const store = EngineStore.open(':memory:');
+  store.recordExecution(newExecution('waiting-old', { correlationId: 'c-1', startedAt: at(0) }));
+  recordFinished(store, 'done-old', { correlationId: 'c-2', startedAt: at(1_000) });
+  for (let i = 0; i < 3; i++)
+    recordFinished(store, `done-${i}`, { correlationId: `c-new-${i}`, startedAt: at(50_000 + i) });
+  const now = new Date(Date.parse(T0) + 60_000);
+  assert.equal(await store.prune({ maxAgeMs: 30_000, maxCount: 1, now }), 3);
+  assert.deepEqual(allExecutions(store), ['done-2', 'waiting-old']);
+  // Its result still completes it.
+  assert.equal(
+    store.completeExecution('waiting-old', resultOf('waiting-old'), 'succeeded')?.status,
+    'succeeded',
+  );
+  store.close();
+});
+
+test('prune keeps every execution and the instance of a flow instance still waiting for a result', async () => {
+  const clock = new ManualClock(T0);
+  const store = EngineStore.open(':memory:', { clock: clock.now });
+  // Mid-way through two steps: the first finished long ago, the second waits for its result.
+  store.createInstance(newInstance('mid-way', { stepsDone: ['first', 'second'] }));
+  recordFinished(store, 'first', { correlationId: 'mid-way', stepId: 'first', startedAt: at(0) });
+  store.recordExecution(
+    newExecution('second', { correlationId: 'mid-way', stepId: 'second', startedAt: at(1_000) }),
+  );
+  recordFinished(store, 'other', { correlationId: 'finished', startedAt: at(2_000) });
+  clock.advance(3_600_000);
+  const now = clock.now();
+  assert.equal(await store.prune({ maxAgeMs: 60_000, maxCount: 0, now }), 1);
+  assert.deepEqual(
+    store.executionsOf('mid-way').map((e) => [e.id, e.status]),
+    [
+      ['first', 'succeeded'],
+      ['second', 'pending'],
+    ],
+  );
+  assert.ok(store.getInstance('mid-way'), 'the instance can continue when the result comes');
+  store.close();
+});
+
+test('prune deletes old instances that have no execution left, and only those', async () => {
   const clock = new ManualClock(T0);
   const store = EngineStore.open(':memory:', { clock: clock.now });
   store.createInstance(newInstance('old-pruned', { stepsDone: ['get_message'] }));
-  store.recordExecution(newExecution('cmd-old', { correlationId: 'old-pruned', startedAt: at(0) }));
+  recordFinished(store, 'cmd-old', { correlationId: 'old-pruned', startedAt: at(0) });
   store.createInstance(newInstance('old-kept'));
-  store.recordExecution(newExecution('cmd-kept', { correlationId: 'old-kept', startedAt: at(50_000) }));
+  recordFinished(store, 'cmd-kept', { correlationId: 'old-kept', startedAt: at(50_000) });
   clock.advance(50_000);
   store.createInstance(newInstance('young-empty'));
 
   const now = new Date(Date.parse(T0) + 60_000);
-  assert.equal(store.prune({ maxAgeMs: 30_000, maxCount: 100, now }), 1);
+  assert.equal(await store.prune({ maxAgeMs: 30_000, maxCount: 100, now }), 1);
   assert.equal(store.getInstance('old-pruned'), undefined);
   assert.ok(store.getInstance('old-kept'));
   assert.ok(store.getInstance('young-empty'));
@@ -257,9 +305,46 @@ test('prune deletes old instances that have no execution left, and only those', 
   store.close();
 });
 
-test('prune refuses limits that are not numbers of 0 or more', () => {
+test('prune works through a large history in small batches, giving the event loop a turn between them', async () => {
   const store = EngineStore.open(':memory:');
-  assert.throws(() => store.prune({ maxAgeMs: -1, maxCount: 10 }), /maxAgeMs/);
-  assert.throws(() => store.prune({ maxAgeMs: 1_000, maxCount: Number.NaN }), /maxCount/);
+  for (let i = 0; i < 2_000; i++)
+    recordFinished(store, `cmd-${i}`, { correlationId: `c-${i}`, startedAt: at(i) });
+  const pruning = store.prune({
+    maxAgeMs: 3_600_000,
+    maxCount: 0,
+    now: new Date(Date.parse(T0) + 10_000),
+    batchRows: 100,
+  });
+  await new Promise(setImmediate);
+  const midway = allExecutions(store).length;
+  assert.ok(midway > 0 && midway < 2_000, `other work ran while ${2_000 - midway} of 2000 were deleted`);
+  assert.equal(await pruning, 2_000);
+  assert.deepEqual(allExecutions(store), []);
+  store.close();
+});
+
+test('prune stops between batches when told to', async () => {
+  const store = EngineStore.open(':memory:');
+  for (let i = 0; i < 1_000; i++)
+    recordFinished(store, `cmd-${i}`, { correlationId: `c-${i}`, startedAt: at(i) });
+  const stop = new AbortController();
+  const pruning = store.prune({
+    maxAgeMs: 0,
+    maxCount: 0,
+    now: new Date(Date.parse(T0) + 10_000),
+    batchRows: 100,
+    signal: stop.signal,
+  });
+  stop.abort();
+  assert.equal(await pruning, 100);
+  assert.equal(allExecutions(store).length, 900);
+  store.close();
+});
+
+test('prune refuses limits that are not numbers of 0 or more', async () => {
+  const store = EngineStore.open(':memory:');
+  await assert.rejects(store.prune({ maxAgeMs: -1, maxCount: 10 }), /maxAgeMs/);
+  await assert.rejects(store.prune({ maxAgeMs: 1_000, maxCount: Number.NaN }), /maxCount/);
+  await assert.rejects(store.prune({ maxAgeMs: 1_000, maxCount: 10, batchRows: 0 }), /batchRows/);
   store.close();
 });
