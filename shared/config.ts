@@ -43,8 +43,13 @@ export interface Config {
   stateDir: string | undefined;
   /** SWITCHBOARD_PREFETCH: commands a pack instance handles at once. Default: 500. */
   prefetch: number;
-  /** SWITCHBOARD_COMMAND_TIMEOUT: seconds one command may take, retries included. Default: 60. */
+  /**
+   * SWITCHBOARD_COMMAND_TIMEOUT: seconds one command may run, retries included, not counting the time it
+   * waits for its turn in a channel (laneWaitTimeoutMs). Default: 60.
+   */
   commandTimeoutMs: number;
+  /** SWITCHBOARD_LANE_WAIT_TIMEOUT: seconds one command may wait for its turn in its channel's pacing lane. Default: 600. */
+  laneWaitTimeoutMs: number;
   /** SWITCHBOARD_MAX_RETRIES: retries of a transient failure (network, 5xx, 429). Default: 5. */
   retry: RetryPolicy;
   /** SWITCHBOARD_SHUTDOWN_GRACE: seconds in-flight commands get to finish on SIGTERM. Default: 25. */
@@ -79,6 +84,7 @@ export function parseConfig(env: Env, flags: ConfigFlags = {}): Config {
     stateDir: (flags.stateDir ?? env.SWITCHBOARD_STATE_DIR)?.trim() || undefined,
     prefetch: parseInteger('SWITCHBOARD_PREFETCH', env.SWITCHBOARD_PREFETCH, 500, 1, 65_535),
     commandTimeoutMs: parseSeconds('SWITCHBOARD_COMMAND_TIMEOUT', env.SWITCHBOARD_COMMAND_TIMEOUT, 60),
+    laneWaitTimeoutMs: parseSeconds('SWITCHBOARD_LANE_WAIT_TIMEOUT', env.SWITCHBOARD_LANE_WAIT_TIMEOUT, 600),
     retry: {
       ...DEFAULT_RETRY_POLICY,
       maxRetries: parseInteger(

@@ -43,42 +43,46 @@ async function send(
 ): Promise<string> {
   const txnId = `sb-${deterministicId(context.command.id, roomId)}`;
   const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
-  return deps.pacer.schedule(roomId, async () => {
-    if (await deps.rooms.isEncrypted(roomId)) {
-      throw new CodedError(
-        'encrypted_room_unsupported',
-        `${roomId} is end-to-end encrypted, and the Matrix pack cannot encrypt messages yet; use an unencrypted room`,
-      );
-    }
-    return retryInPlace(
-      async () => {
-        try {
-          const answer = await deps.client.http.authedRequest<{ event_id: string }>(
-            Method.Put,
-            path,
-            undefined,
-            content,
-            { abortSignal: context.signal } as IRequestOpts,
-          );
-          return answer.event_id;
-        } catch (error) {
-          if (
-            error instanceof MatrixError &&
-            error.errcode === 'M_FORBIDDEN' &&
-            !deps.rooms.isJoined(roomId)
-          ) {
-            throw new CodedError(
-              'not_in_channel',
-              `the bot is not in ${roomId}: invite it, or send JoinChannel first (it never joins on its own)`,
-              { cause: error },
+  return deps.pacer.schedule(
+    roomId,
+    async () => {
+      if (await deps.rooms.isEncrypted(roomId)) {
+        throw new CodedError(
+          'encrypted_room_unsupported',
+          `${roomId} is end-to-end encrypted, and the Matrix pack cannot encrypt messages yet; use an unencrypted room`,
+        );
+      }
+      return retryInPlace(
+        async () => {
+          try {
+            const answer = await deps.client.http.authedRequest<{ event_id: string }>(
+              Method.Put,
+              path,
+              undefined,
+              content,
+              { abortSignal: context.signal } as IRequestOpts,
             );
+            return answer.event_id;
+          } catch (error) {
+            if (
+              error instanceof MatrixError &&
+              error.errcode === 'M_FORBIDDEN' &&
+              !deps.rooms.isJoined(roomId)
+            ) {
+              throw new CodedError(
+                'not_in_channel',
+                `the bot is not in ${roomId}: invite it, or send JoinChannel first (it never joins on its own)`,
+                { cause: error },
+              );
+            }
+            throw error;
           }
-          throw error;
-        }
-      },
-      { classify: (error) => matrixFailure(error, `sending to ${roomId}`), signal: context.signal },
-    );
-  });
+        },
+        { classify: (error) => matrixFailure(error, `sending to ${roomId}`), command: context },
+      );
+    },
+    context,
+  );
 }
 
 function threadRelation(threadRoot: string | undefined): Record<string, unknown> {

@@ -36,7 +36,7 @@ const CLOCK_SKEW_MS = 10 * 60 * 1000;
 function withRetries<T>(attempt: () => Promise<T>, doing: string, context: CommandContext): Promise<T> {
   return retryInPlace(attempt, {
     classify: (error) => mattermostFailure(error, doing),
-    signal: context.signal,
+    command: context,
   });
 }
 
@@ -62,46 +62,50 @@ export class RestPoster implements Poster {
   async post(outgoing: Outgoing, context: CommandContext): Promise<Posted> {
     const channelId = await this.#channels.resolve(outgoing.channel);
     const commandId = context.command.id;
-    return this.#pacer.schedule(channelId, async () => {
-      if (context.redelivered) {
-        const earlier = await this.#earlierPost(channelId, commandId, context);
-        if (earlier) return { channelId, postId: earlier };
-      }
-      const post = {
-        channel_id: channelId,
-        message: outgoing.message,
-        root_id: outgoing.rootId ?? '',
-        pending_post_id: `sb-${deterministicId(commandId, channelId)}`,
-        props: {
-          switchboard_command_id: commandId,
-          ...(outgoing.attachments ? { attachments: outgoing.attachments } : {}),
-          ...(outgoing.username ? { override_username: outgoing.username } : {}),
-          ...(outgoing.iconUrl ? { override_icon_url: outgoing.iconUrl } : {}),
-          ...(outgoing.iconEmoji ? { override_icon_emoji: outgoing.iconEmoji } : {}),
-        },
-      };
-      try {
-        const created = await withRetries(
-          () => this.#client.createPost(post as unknown as Post),
-          `posting in ${channelId}`,
-          context,
-        );
-        return { channelId, postId: created.id };
-      } catch (error) {
-        if (
-          error instanceof CodedError &&
-          error.cause instanceof MattermostHttpError &&
-          error.cause.status === 403
-        ) {
-          throw new CodedError(
-            'not_in_channel',
-            `the bot cannot post in ${channelId}: add it to the channel, or send JoinChannel first`,
-            { cause: error },
-          );
+    return this.#pacer.schedule(
+      channelId,
+      async () => {
+        if (context.redelivered) {
+          const earlier = await this.#earlierPost(channelId, commandId, context);
+          if (earlier) return { channelId, postId: earlier };
         }
-        throw error;
-      }
-    });
+        const post = {
+          channel_id: channelId,
+          message: outgoing.message,
+          root_id: outgoing.rootId ?? '',
+          pending_post_id: `sb-${deterministicId(commandId, channelId)}`,
+          props: {
+            switchboard_command_id: commandId,
+            ...(outgoing.attachments ? { attachments: outgoing.attachments } : {}),
+            ...(outgoing.username ? { override_username: outgoing.username } : {}),
+            ...(outgoing.iconUrl ? { override_icon_url: outgoing.iconUrl } : {}),
+            ...(outgoing.iconEmoji ? { override_icon_emoji: outgoing.iconEmoji } : {}),
+          },
+        };
+        try {
+          const created = await withRetries(
+            () => this.#client.createPost(post as unknown as Post),
+            `posting in ${channelId}`,
+            context,
+          );
+          return { channelId, postId: created.id };
+        } catch (error) {
+          if (
+            error instanceof CodedError &&
+            error.cause instanceof MattermostHttpError &&
+            error.cause.status === 403
+          ) {
+            throw new CodedError(
+              'not_in_channel',
+              `the bot cannot post in ${channelId}: add it to the channel, or send JoinChannel first`,
+              { cause: error },
+            );
+          }
+          throw error;
+        }
+      },
+      context,
+    );
   }
 
   async #earlierPost(
@@ -158,21 +162,24 @@ export class WebhookPoster implements Poster {
       ...(outgoing.iconUrl ? { icon_url: outgoing.iconUrl } : {}),
       ...(outgoing.iconEmoji ? { icon_emoji: outgoing.iconEmoji } : {}),
     };
-    await this.#pacer.schedule(channel, () =>
-      withRetries(
-        async () => {
-          const answer = await fetch(this.#url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(body),
-            signal: context.signal,
-          });
-          const text = await answer.text();
-          if (!answer.ok) throw new MattermostHttpError(answer.status, answer.headers, safeJson(text));
-        },
-        `posting to ${channel} through the incoming webhook`,
-        context,
-      ),
+    await this.#pacer.schedule(
+      channel,
+      () =>
+        withRetries(
+          async () => {
+            const answer = await fetch(this.#url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(body),
+              signal: context.signal,
+            });
+            const text = await answer.text();
+            if (!answer.ok) throw new MattermostHttpError(answer.status, answer.headers, safeJson(text));
+          },
+          `posting to ${channel} through the incoming webhook`,
+          context,
+        ),
+      context,
     );
     return { channelId: channel, postId: '' };
   }

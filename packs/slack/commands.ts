@@ -48,27 +48,30 @@ async function post(
   const findable = args.metadata === undefined;
   const message = findable ? { ...args, metadata: commandMetadata(context.command.id) } : args;
   let mayHavePosted = context.redelivered || context.attempt > 1;
-  return deps.pacer.schedule(channel, () =>
-    retryInPlace(
-      async () => {
-        if (findable && mayHavePosted) {
-          const earlier = await earlierPost(deps, channel, args.thread_ts, context);
-          if (earlier) return earlier;
-        }
-        const answer = await deps.web.chat.postMessage({ ...message, channel } as Parameters<
-          WebClient['chat']['postMessage']
-        >[0]);
-        return answer.ts as string;
-      },
-      {
-        classify: slackFailure,
-        signal: context.signal,
-        // A 429 means Slack posted nothing; after a 5xx or a lost connection it may have.
-        onRetry: (failure) => {
-          mayHavePosted ||= failure.code !== 'rate_limited';
+  return deps.pacer.schedule(
+    channel,
+    () =>
+      retryInPlace(
+        async () => {
+          if (findable && mayHavePosted) {
+            const earlier = await earlierPost(deps, channel, args.thread_ts, context);
+            if (earlier) return earlier;
+          }
+          const answer = await deps.web.chat.postMessage({ ...message, channel } as Parameters<
+            WebClient['chat']['postMessage']
+          >[0]);
+          return answer.ts as string;
         },
-      },
-    ),
+        {
+          classify: slackFailure,
+          command: context,
+          // A 429 means Slack posted nothing; after a 5xx or a lost connection it may have.
+          onRetry: (failure) => {
+            mayHavePosted ||= failure.code !== 'rate_limited';
+          },
+        },
+      ),
+    context,
   );
 }
 

@@ -9,12 +9,17 @@ import { type RetryPolicy, withRetries } from './retry.ts';
 
 export const UNKNOWN_COMMAND_EVENT = 'CommandFailed';
 
+/** SWITCHBOARD_LANE_WAIT_TIMEOUT's default: ten minutes. */
+const DEFAULT_LANE_WAIT_TIMEOUT_MS = 600_000;
+
 export interface ExecutorOptions {
   pack: PackDefinition;
   labels: Labels;
   retry: RetryPolicy;
-  /** Time limit of one command, retries included. */
+  /** Time limit of one command's run, retries included, not counting its waits for a turn. */
   timeoutMs: number;
+  /** Time one command may spend waiting for its turns (CommandContext.waitForTurn). Default: 600 000. */
+  laneWaitTimeoutMs?: number;
   logger: Logger;
   metrics: Metrics;
   /** Aborted when the pack is stopping for good. */
@@ -56,14 +61,11 @@ export class CommandExecutor {
 
   async #run(command: Envelope, definition: CommandDefinition, redelivered: boolean): Promise<Payload> {
     const { logger, metrics, pack, stopSignal, timeoutMs } = this.#options;
+    const laneWaitTimeoutMs = this.#options.laneWaitTimeoutMs ?? DEFAULT_LANE_WAIT_TIMEOUT_MS;
     // One controller and one timer per command: AbortSignal.any and AbortSignal.timeout cost several
     // percent of a pack's CPU at a few thousand commands per second.
     const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error('time limit reached'));
-    }, timeoutMs);
+    const deadline = new CommandDeadline(controller, { run: timeoutMs, wait: laneWaitTimeoutMs });
     const onStop = () => controller.abort(stopSignal.reason);
     stopSignal.addEventListener('abort', onStop, { once: true });
     const { signal } = controller;
@@ -78,6 +80,7 @@ export class CommandExecutor {
         definition.handler(command.payload as Payload, {
           command,
           signal,
+          waitForTurn: deadline.waitForTurn,
           attempt,
           redelivered,
           get logger() {
@@ -103,14 +106,21 @@ export class CommandExecutor {
     try {
       return await Promise.race([attempts, limit]);
     } catch (error) {
-      if (timedOut) {
+      if (deadline.expired === 'run') {
         throw new CodedError('timeout', `the command did not finish within ${timeoutMs / 1000} s`, {
           cause: error,
         });
       }
+      if (deadline.expired === 'wait') {
+        throw new CodedError(
+          'timeout',
+          `the command waited more than ${laneWaitTimeoutMs / 1000} s for its turn in its channel`,
+          { cause: error },
+        );
+      }
       throw error;
     } finally {
-      clearTimeout(timer);
+      deadline.stop();
       stopSignal.removeEventListener('abort', onStop);
       attempts.catch(() => {});
       limit.catch(() => {});
@@ -160,4 +170,86 @@ export class CommandExecutor {
 
 function asObject(value: unknown): Payload {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Payload) : {};
+}
+
+/**
+ * The two clocks of one command. The run clock ticks except while the command waits for a turn
+ * (CommandContext.waitForTurn, however many at once); the wait clock ticks only then. At every moment one
+ * of them ticks, so a command ends within the sum of the two limits. Either running out aborts the
+ * command's signal, which also takes it out of the lane it waits in.
+ */
+class CommandDeadline {
+  /** Which limit ran out, if one did. */
+  expired: 'run' | 'wait' | undefined;
+  readonly #controller: AbortController;
+  readonly #left: { run: number; wait: number };
+  #ticking: 'run' | 'wait' = 'run';
+  #since = performance.now();
+  #waits = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(controller: AbortController, limits: { run: number; wait: number }) {
+    this.#controller = controller;
+    this.#left = { ...limits };
+    this.#arm();
+  }
+
+  readonly waitForTurn = async <T>(turn: Promise<T>): Promise<T> => {
+    const { signal } = this.#controller;
+    if (signal.aborted) {
+      turn.catch(() => {});
+      throw signal.reason;
+    }
+    if (this.#waits++ === 0) this.#tick('wait');
+    try {
+      return await untilAborted(turn, signal);
+    } finally {
+      if (--this.#waits === 0) this.#tick('run');
+    }
+  };
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  #tick(clock: 'run' | 'wait'): void {
+    if (this.#stopped || this.expired) return;
+    const now = performance.now();
+    this.#left[this.#ticking] -= now - this.#since;
+    this.#since = now;
+    this.#ticking = clock;
+    clearTimeout(this.#timer);
+    this.#arm();
+  }
+
+  #arm(): void {
+    const clock = this.#ticking;
+    this.#timer = setTimeout(
+      () => {
+        this.expired = clock;
+        this.#controller.abort(new Error('time limit reached'));
+      },
+      Math.max(0, this.#left[clock]),
+    );
+  }
+}
+
+/** Settles as `promise` does, or rejects with the signal's reason when it aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

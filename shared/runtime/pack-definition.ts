@@ -9,8 +9,15 @@ export type Payload = Record<string, unknown>;
 export interface CommandContext {
   /** The command as it arrived (id, correlationId, labels). */
   command: Envelope;
-  /** Aborted when the command's time limit passes or the pack stops; pass it to outgoing requests. */
+  /** Aborted when one of the command's time limits passes or the pack stops; pass it to outgoing requests. */
   signal: AbortSignal;
+  /**
+   * Waits for `turn`: the command's turn in a queue it shares with other commands (a channel's pacing
+   * lane; pass the context to ChannelPacer.schedule, which calls this). The run clock
+   * (SWITCHBOARD_COMMAND_TIMEOUT) stops meanwhile, and the waiting counts against a limit of its own
+   * (SWITCHBOARD_LANE_WAIT_TIMEOUT). Settles as `turn` does, or rejects when `signal` aborts first.
+   */
+  waitForTurn<T>(turn: Promise<T>): Promise<T>;
   /** 1 for the first try, then 2, 3... after retryable failures. */
   attempt: number;
   /**

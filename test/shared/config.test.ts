@@ -9,6 +9,7 @@ test('defaults need no environment at all', () => {
   assert.equal(config.healthPort, undefined);
   assert.equal(config.prefetch, 500);
   assert.equal(config.commandTimeoutMs, 60_000);
+  assert.equal(config.laneWaitTimeoutMs, 600_000);
   assert.equal(config.shutdownGraceMs, 25_000);
   assert.deepEqual(config.labels, {});
 });
@@ -21,6 +22,7 @@ test('every bad value is refused with the name of its variable', () => {
     [{ SWITCHBOARD_LABELS: 'env' }, 'SWITCHBOARD_LABELS', /write key=value/],
     [{ SWITCHBOARD_PREFETCH: '0' }, 'SWITCHBOARD_PREFETCH', /whole number from 1/],
     [{ SWITCHBOARD_COMMAND_TIMEOUT: '-1' }, 'SWITCHBOARD_COMMAND_TIMEOUT', /seconds/],
+    [{ SWITCHBOARD_LANE_WAIT_TIMEOUT: 'forever' }, 'SWITCHBOARD_LANE_WAIT_TIMEOUT', /seconds/],
     [{ SWITCHBOARD_MAX_RETRIES: 'many' }, 'SWITCHBOARD_MAX_RETRIES', /whole number/],
     [{ SWITCHBOARD_SHUTDOWN_GRACE: 'soon' }, 'SWITCHBOARD_SHUTDOWN_GRACE', /seconds/],
   ];
@@ -32,6 +34,12 @@ test('every bad value is refused with the name of its variable', () => {
       variable,
     );
   }
+});
+
+test('the time a command may wait for its channel is set apart from the time it may run', () => {
+  const config = parseConfig({ SWITCHBOARD_COMMAND_TIMEOUT: '10', SWITCHBOARD_LANE_WAIT_TIMEOUT: '900' });
+  assert.equal(config.commandTimeoutMs, 10_000);
+  assert.equal(config.laneWaitTimeoutMs, 900_000);
 });
 
 test('a password in a bad AMQP_URL is not repeated in the error', () => {
