@@ -33,8 +33,10 @@ export interface PackRuntimeOptions {
   metrics: Metrics;
   /** Commands handled at once by this instance. */
   prefetch: number;
-  /** Time limit of one command, retries included. */
+  /** Time limit of one command, retries included, not counting its waits for a turn in a channel. */
   commandTimeoutMs: number;
+  /** Time one command may wait for its turns in channel lanes (CommandContext.waitForTurn). Default: 600 000. */
+  laneWaitTimeoutMs?: number;
   retry: RetryPolicy;
   /** Where the record of finished commands is kept; in memory only when unset. */
   stateDir?: string | undefined;
@@ -75,6 +77,7 @@ export class PackRuntime {
       labels: options.labels,
       retry: options.retry,
       timeoutMs: options.commandTimeoutMs,
+      laneWaitTimeoutMs: options.laneWaitTimeoutMs,
       logger: options.logger,
       metrics: options.metrics,
       stopSignal: this.#abortInFlight.signal,

@@ -55,6 +55,7 @@ export function startPack(pack: PackDefinition, parts: ProcessParts): Promise<Pa
     metrics: parts.metrics,
     prefetch: config.prefetch,
     commandTimeoutMs: config.commandTimeoutMs,
+    laneWaitTimeoutMs: config.laneWaitTimeoutMs,
     retry: config.retry,
     stateDir: config.stateDir,
     dedupeCapacity: config.dedupeCapacity,
