@@ -41,7 +41,7 @@ export interface PruneOptions {
   maxCount: number;
   /** Default: the store's clock. */
   now?: Date;
-  /** Rows deleted per statement; the event loop gets a turn between statements. Default: 500. */
+  /** Rows deleted per statement; the event loop gets a turn between statements. Default: 250. */
   batchRows?: number;
   /** Stops between two batches (the engine is stopping); what was deleted so far stays deleted. */
   signal?: AbortSignal;
@@ -61,7 +61,7 @@ interface StoreParts {
 /** The store as one unit of work sees it (see EngineStore.session): everything but closing it. */
 export type StoreSession = Omit<EngineStore, 'close' | 'session'>;
 
-const DEFAULT_PRUNE_BATCH_ROWS = 500;
+const DEFAULT_PRUNE_BATCH_ROWS = 250;
 
 /**
  * The flow engine's persistent state in `<dataDir>/engine.sqlite`: the datastore, flow instances,
