@@ -23,7 +23,9 @@ export interface InboundMessage {
 /**
  * Which queue to consume.
  * - `pack`: a durable quorum queue shared by competing consumers (pack instances, the engine).
- * - `private`: a server-named queue that lives as long as this consumer (tail, send --wait).
+ * - `private`: a queue of this consumer alone (tail, send --wait, replies to PackContext.request). Its name
+ *   is chosen by the consumer and kept across reconnects, so a `replyTo` naming it stays valid; it is
+ *   deleted on stop, and outlives a lost connection for a while so that replies sent meanwhile wait.
  */
 export interface QueueSpec {
   name?: string | undefined;
@@ -45,16 +47,26 @@ export class UnprocessableMessage extends Error {
 }
 
 /**
- * Resolving acknowledges the message. Throwing returns it to the queue for another try: do that only for
- * failures of our own infrastructure (the bus is down), never for bad input: throw UnprocessableMessage for that.
+ * Resolving acknowledges the message. Throwing means our own infrastructure failed (a publish timed out,
+ * the database is busy), never the message: the handler is called again with the same message after a
+ * pause (handlerRetryDelayMs), for as long as it takes, so it must be safe to run again. Bad input is not a
+ * reason to throw: throw UnprocessableMessage for that.
  */
 export type MessageHandler = (message: InboundMessage) => Promise<void>;
 
+/** The pause before a failed handler's next try: 1 s, doubling, at most 10 s. */
+export function handlerRetryDelayMs(failures: number): number {
+  return Math.min(10_000, 1000 * 2 ** Math.max(0, failures - 1));
+}
+
 export interface Consumption {
-  /** Stops taking new messages; resolves once every message already taken is handled and acked. */
+  /**
+   * Stops taking new messages; resolves once every message already taken is handled and acked, or put
+   * back in the queue (one that was waiting to be tried again).
+   */
   stop(): Promise<void>;
-  /** The queue's name (server-generated for private queues). */
-  readonly queue: Promise<string>;
+  /** The queue's name; for a private queue, chosen at consume and the same across reconnects. */
+  readonly queue: string;
 }
 
 /** A name taken by one process at a time; see Bus.hold. */

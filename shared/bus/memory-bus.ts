@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeEnvelope, type Envelope, encodeEnvelope, type MessageKind } from '../envelope.ts';
-import { DELIVERY_LIMIT } from './amqp/declare.ts';
 import {
   type Bus,
   type Consumption,
   type Destination,
   type Hold,
+  handlerRetryDelayMs,
   type InboundMessage,
   type MessageHandler,
   type PublishOptions,
@@ -27,6 +28,8 @@ interface MemoryConsumer {
   prefetch: number;
   inFlight: Set<Promise<void>>;
   active: boolean;
+  /** Aborted on stop: messages waiting to be tried again go back to the queue. */
+  stopped: AbortController;
 }
 
 interface MemoryQueue {
@@ -40,7 +43,7 @@ interface MemoryQueue {
 
 /**
  * The bus inside one process, with RabbitMQ's semantics: topic routing, competing consumers, prefetch,
- * requeue on failure with a delivery limit, and dead-lettering of malformed bodies. Bodies are encoded
+ * a failed handler tried again in place, and dead-lettering of malformed bodies. Bodies are encoded
  * and decoded as on the wire, so a handler sees exactly what it would see from RabbitMQ.
  */
 export class MemoryBus implements Bus {
@@ -97,13 +100,15 @@ export class MemoryBus implements Bus {
       prefetch: spec.prefetch,
       inFlight: new Set(),
       active: true,
+      stopped: new AbortController(),
     };
     queue.consumers.push(consumer);
     this.#schedule(queue);
     return {
-      queue: Promise.resolve(name),
+      queue: name,
       stop: async () => {
         consumer.active = false;
+        consumer.stopped.abort();
         queue.consumers = queue.consumers.filter((other) => other !== consumer);
         await Promise.allSettled([...consumer.inFlight]);
         if (!queue.durable) this.#queues.delete(name);
@@ -135,7 +140,10 @@ export class MemoryBus implements Bus {
   async close(): Promise<void> {
     this.#closed = true;
     const consumers = [...this.#queues.values()].flatMap((queue) => queue.consumers);
-    for (const consumer of consumers) consumer.active = false;
+    for (const consumer of consumers) {
+      consumer.active = false;
+      consumer.stopped.abort();
+    }
     await Promise.allSettled(consumers.flatMap((consumer) => [...consumer.inFlight]));
   }
 
@@ -197,15 +205,25 @@ export class MemoryBus implements Bus {
       redelivered: message.deliveries > 1,
       routingKey: message.routingKey,
     };
-    try {
-      await consumer.handler(inbound);
-    } catch (error) {
-      if (error instanceof UnprocessableMessage) {
-        if (queue.durable) this.#toDeadLetters(message, error.message);
-      } else if (message.deliveries >= DELIVERY_LIMIT) {
-        this.#toDeadLetters(message, `delivery limit reached: ${(error as Error).message}`);
-      } else {
+    // A handler that throws is tried again in place after a pause, as on RabbitMQ (see QueueConsumer).
+    for (let failures = 1; ; failures++) {
+      try {
+        await consumer.handler(inbound);
+        return;
+      } catch (error) {
+        if (error instanceof UnprocessableMessage) {
+          if (queue.durable) this.#toDeadLetters(message, error.message);
+          return;
+        }
+      }
+      if (consumer.active) {
+        await sleep(handlerRetryDelayMs(failures), undefined, { signal: consumer.stopped.signal }).catch(
+          () => {},
+        );
+      }
+      if (!consumer.active) {
         queue.messages.unshift(message);
+        return;
       }
     }
   }

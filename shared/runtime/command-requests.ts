@@ -4,7 +4,10 @@ import type { Envelope } from '../envelope.ts';
 
 /**
  * Sends commands to packs and waits for their result events, over one private reply queue opened on
- * first use (the runtime sends results to a command's replyTo as well as to the events exchange).
+ * first use (the runtime sends results to a command's replyTo as well as to the events exchange). The
+ * queue keeps its name across reconnects and outlives a dropped connection for a while, so a result sent
+ * during a blip waits for us; only an outage longer than that (or a broker restart, which drops the
+ * queue) loses the results of the requests in flight, which then end in their timeout.
  */
 export class CommandRequests {
   readonly #bus: Bus;
@@ -27,7 +30,7 @@ export class CommandRequests {
       await this.#bus.publish(
         { exchange: COMMANDS_EXCHANGE, routingKey: routingKey(command.pack, command.name) },
         command,
-        { replyTo: await replies.queue },
+        { replyTo: replies.queue },
       );
       return await result;
     } finally {
@@ -43,12 +46,18 @@ export class CommandRequests {
   }
 
   #open(): Promise<Consumption> {
-    this.#replies ??= this.#bus.consume(
+    if (this.#replies) return this.#replies;
+    const replies = this.#bus.consume(
       { durability: 'private', bindings: [], kind: 'event', prefetch: 100 },
       async ({ envelope }) => {
         if (envelope.causationId) this.#waiting.get(envelope.causationId)?.(envelope);
       },
     );
-    return this.#replies;
+    this.#replies = replies;
+    // A failed first consume must not fail every later request: the next one tries again.
+    replies.catch(() => {
+      if (this.#replies === replies) this.#replies = undefined;
+    });
+    return replies;
   }
 }

@@ -48,9 +48,10 @@ export class AckBatcher {
     this.#finished.clear();
   }
 
-  /** Returns a message to the queue (our own failure, not the message's). */
+  /** Returns a message to the queue (the consumer is stopping). */
   requeue(message: Message): void {
-    this.#outstanding.splice(this.#outstanding.indexOf(message.fields.deliveryTag), 1);
+    const index = this.#outstanding.indexOf(message.fields.deliveryTag);
+    if (index >= 0) this.#outstanding.splice(index, 1);
     try {
       this.#channel.nack(message, false, true);
     } catch {

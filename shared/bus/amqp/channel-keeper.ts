@@ -65,8 +65,14 @@ export class ChannelKeeper<C extends Channel> {
     if (channel) await channel.close().catch(() => {});
   }
 
+  // close() may come at any point of this: while the connection is down (#open waits for it), or during
+  // setup. A channel it finishes opening afterwards is closed without being handed to the owner.
   async #openOnce(): Promise<void> {
     const channel = await this.#open(this.#connection);
+    if (this.#closed) {
+      await channel.close().catch(() => {});
+      return;
+    }
     channel.on('error', (error: Error) =>
       this.#logger.warn({ reason: error.message }, 'RabbitMQ closed a channel'),
     );

@@ -123,27 +123,59 @@ describe('the bus contract, seen from a plain AMQP client', () => {
     });
   }
 
-  test('a message that keeps failing its consumer is dead-lettered after the delivery limit', async () => {
-    const queue = `${packQueueName(uniquePackName('poison'))}`;
-    let deliveries = 0;
+  test('a handler that fails (our own infrastructure) is tried again in place, with growing pauses, never dead-lettered', async () => {
+    const queue = packQueueName(uniquePackName('infra'));
+    const calls: Array<{ at: number; redelivered: boolean }> = [];
+    let handled!: () => void;
+    const done = new Promise<void>((resolve) => {
+      handled = resolve;
+    });
     const consumption = await bus.consume(
       { name: queue, durability: 'pack', bindings: [], kind: 'command', prefetch: 1 },
-      async () => {
-        deliveries++;
-        throw new Error('the database is down');
+      async ({ redelivered }) => {
+        calls.push({ at: Date.now(), redelivered });
+        if (calls.length <= 3) throw new Error('the database is busy');
+        handled();
       },
     );
-    const messageId = `poison-${Math.random()}`;
+    const messageId = `infra-${Math.random()}`;
     channel.sendToQueue(
       queue,
       Buffer.from(JSON.stringify({ id: messageId, pack: 'x', name: 'Y', payload: {} })),
-      {
-        messageId,
-        persistent: true,
-      },
+      { messageId, persistent: true },
     );
-    const dead = await deadLetterOf(messageId);
+    await done;
+    await new Promise((resolve) => setTimeout(resolve, 200));
     await consumption.stop();
+    assert.equal(calls.length, 4);
+    assert.deepEqual(
+      calls.map((call) => call.redelivered),
+      [false, false, false, false],
+      'held, not returned to the queue between tries (a return counts toward the delivery limit)',
+    );
+    const pauses = calls.slice(1).map((call, i) => call.at - (calls[i] as { at: number }).at);
+    assert.ok((pauses[0] as number) >= 500, `paused before the first retry: ${pauses}`);
+    assert.ok((pauses[2] as number) > (pauses[0] as number) * 2, `pauses grow: ${pauses.join(', ')} ms`);
+    assert.equal((await channel.checkQueue(queue)).messageCount, 0, 'acknowledged once it succeeded');
+  });
+
+  test('a message whose consumer dies with it again and again is dead-lettered after the delivery limit', async () => {
+    const queue = packQueueName(uniquePackName('poison'));
+    await bus.declareQueue(queue, []);
+    const poison = createEnvelope({ kind: 'command', pack: 'x', name: 'Y', payload: {} });
+    const messageId = poison.id;
+    await bus.publish({ queue }, poison);
+    // A consumer that crashes: its channel goes away with the message unacknowledged.
+    let deliveries = 0;
+    for (let tries = 0; tries < 100; tries++) {
+      const crashing = await connection.createChannel();
+      const message = await crashing.get(queue, { noAck: false });
+      await crashing.close();
+      if (message) deliveries++;
+      else if ((await channel.checkQueue(queue)).messageCount === 0) break;
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const dead = await deadLetterOf(messageId);
     assert.ok(
       dead.properties.headers?.['x-death'] || dead.properties.headers?.['x-first-death-reason'],
       'RabbitMQ says why',
