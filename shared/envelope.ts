@@ -85,6 +85,16 @@ export function decodeEnvelope(
   kind: MessageKind,
   properties: TransportProperties = {},
 ): DecodeResult {
+  // A throw here would escape every consumer's handling and end the process: whatever the decoder did not
+  // foresee is one more way for a message to be unreadable.
+  try {
+    return decodeOrThrow(body, kind, properties);
+  } catch (error) {
+    return { ok: false, reason: `the message cannot be read: ${(error as Error).message}` };
+  }
+}
+
+function decodeOrThrow(body: Buffer, kind: MessageKind, properties: TransportProperties): DecodeResult {
   if (body.length > MAX_ENVELOPE_BYTES) {
     return { ok: false, reason: `body is ${body.length} bytes, more than the ${MAX_ENVELOPE_BYTES} allowed` };
   }

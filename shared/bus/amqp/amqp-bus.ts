@@ -10,9 +10,9 @@ import type {
   PublishOptions,
   QueueSpec,
 } from '../bus.ts';
-import { DEAD_LETTER_QUEUE, DEAD_LETTER_REASON_HEADER } from '../topology.ts';
 import { openRecoveringConnection } from './connection.ts';
 import { QueueConsumer } from './consumer.ts';
+import { deadLetterCopy } from './dead-letter.ts';
 import { declareCoreTopology, declareQueue } from './declare.ts';
 import { takeExclusiveHold } from './exclusive-hold.ts';
 import { ConfirmPublisher, type OutboundMessage } from './publisher.ts';
@@ -151,23 +151,8 @@ export class AmqpBus implements Bus {
     await Promise.allSettled([this.#publishConnection.close(), this.#consumeConnection.close()]);
   }
 
-  /** Keeps the original bytes and says why they were refused, in a header a person can read. */
   #deadLetter(message: ConsumeMessage, reason: string): Promise<void> {
-    return this.#publisher.publish({
-      exchange: '',
-      routingKey: DEAD_LETTER_QUEUE,
-      body: message.content,
-      properties: {
-        ...stripUndefined(message.properties),
-        persistent: true,
-        headers: {
-          ...(message.properties.headers ?? {}),
-          [DEAD_LETTER_REASON_HEADER]: reason,
-          'x-switchboard-original-exchange': message.fields.exchange,
-          'x-switchboard-original-routing-key': message.fields.routingKey,
-        },
-      },
-    });
+    return this.#publisher.publish(deadLetterCopy(message, reason));
   }
 }
 
@@ -175,8 +160,4 @@ function toOutbound(destination: Destination, body: Buffer, properties: Options.
   return 'queue' in destination
     ? { exchange: '', routingKey: destination.queue, body, properties }
     : { exchange: destination.exchange, routingKey: destination.routingKey, body, properties };
-}
-
-function stripUndefined(properties: object): Options.Publish {
-  return Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined));
 }
