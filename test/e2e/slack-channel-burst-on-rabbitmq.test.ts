@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseSlackConfig } from '../../packs/slack/slack-config.ts';
 import { createSlackPack } from '../../packs/slack/slack-pack.ts';
@@ -8,6 +8,17 @@ import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
 import { startFakeSlack } from '../fakes/slack/index.ts';
 import { connectTestBus, EventCollector } from '../support/bus.ts';
 import { startPackRuntime } from '../support/test-pack.ts';
+import { startThrowawayBroker, type ThrowawayBroker } from '../support/throwaway-rabbitmq.ts';
+
+// A pack named slack consumes switchboard.pack.slack: on the shared broker it would take the commands of
+// the other Slack tests running at the same time, so this one has a broker of its own.
+let broker: ThrowawayBroker;
+before(async () => {
+  broker = await startThrowawayBroker();
+});
+after(async () => {
+  await broker?.dispose();
+});
 
 /**
  * A burst far longer than the command time limit, to one channel paced at 5 messages a second: the time
@@ -20,7 +31,7 @@ test('a burst of 300 messages to one channel is posted in full and in order; oth
   for (const id of ['C0BURST', ...others]) fake.addChannel({ id, name: id.toLowerCase(), isMember: true });
   const postedAt = new Map<string, number>();
   fake.onPost((message) => postedAt.set(message.text ?? '', Date.now()));
-  const bus = await connectTestBus();
+  const bus = await connectTestBus(broker.url);
   const events = await EventCollector.start(bus, 'slack.*');
   const config = parseSlackConfig({
     SLACK_BOT_TOKEN: fake.tokens.bot,
