@@ -17,6 +17,11 @@ export interface InboundMessage {
   replyTo: string | undefined;
   /** The broker has delivered this message before (a consumer died or nacked it). */
   redelivered: boolean;
+  /**
+   * Aborts when the broker has taken this delivery back while it is being handled (its channel closed):
+   * another consumer of the queue may be handed it meanwhile. Never aborts on the in-memory bus.
+   */
+  returned: AbortSignal;
   routingKey: string;
 }
 

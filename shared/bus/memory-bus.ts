@@ -14,6 +14,9 @@ import {
 } from './bus.ts';
 import { DEAD_LETTER_QUEUE, DEAD_LETTER_REASON_HEADER, topicMatches } from './topology.ts';
 
+/** Nothing takes a delivery back from a handler in one process. */
+const NEVER_RETURNED = new AbortController().signal;
+
 interface StoredMessage {
   body: Buffer;
   replyTo: string | undefined;
@@ -203,6 +206,7 @@ export class MemoryBus implements Bus {
       envelope: decoded.envelope,
       replyTo: message.replyTo,
       redelivered: message.deliveries > 1,
+      returned: NEVER_RETURNED,
       routingKey: message.routingKey,
     };
     // A handler that throws is tried again in place after a pause, as on RabbitMQ (see QueueConsumer).

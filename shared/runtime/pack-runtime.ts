@@ -148,7 +148,6 @@ export class PackRuntime {
     await this.emit('PackStopped', { ...this.#identity(), reason: options.reason ?? 'stopped' }).catch(
       (error: Error) => this.#logger.warn({ reason: error.message }, 'could not announce PackStopped'),
     );
-    this.#holds.close();
     this.#state = 'stopped';
   }
 
@@ -231,7 +230,7 @@ export class PackRuntime {
     }
     const result = await this.#holds.run(
       command.id,
-      { redelivered: message.redelivered, signal: this.#abortInFlight.signal },
+      { redelivered: message.redelivered, returned: message.returned, signal: this.#abortInFlight.signal },
       async () => {
         const result = await this.#runOnce(command, message.redelivered);
         // Held until the result is out: an instance that takes the command over must find it finished.

@@ -135,7 +135,7 @@ export class QueueConsumer implements Consumption {
     for (let failures = 1; ; failures++) {
       let failure: Error;
       try {
-        await this.#handleOnce(message, decoded);
+        await this.#handleOnce(message, decoded, session.closed);
         session.batcher.finished(message);
         return;
       } catch (error) {
@@ -163,21 +163,28 @@ export class QueueConsumer implements Consumption {
   }
 
   /** Handles the message once: hands it to the handler, or dead-letters what can never be handled. */
-  async #handleOnce(message: ConsumeMessage, decoded: DecodeResult): Promise<void> {
+  async #handleOnce(message: ConsumeMessage, decoded: DecodeResult, returned: AbortSignal): Promise<void> {
     const { spec, logger } = this.#options;
-    const refusal = decoded.ok ? await this.#handleDecoded(message, decoded.envelope) : decoded.reason;
+    const refusal = decoded.ok
+      ? await this.#handleDecoded(message, decoded.envelope, returned)
+      : decoded.reason;
     if (refusal === undefined) return;
     logger.warn({ routingKey: message.fields.routingKey, reason: refusal }, 'refused a message');
     if (spec.durability === 'pack') await this.#options.deadLetter(message, refusal);
   }
 
   /** Runs the handler; returns the reason when it refused the message for good. */
-  async #handleDecoded(message: ConsumeMessage, envelope: Envelope): Promise<string | undefined> {
+  async #handleDecoded(
+    message: ConsumeMessage,
+    envelope: Envelope,
+    returned: AbortSignal,
+  ): Promise<string | undefined> {
     try {
       await this.#options.handler({
         envelope,
         replyTo: message.properties.replyTo || undefined,
         redelivered: message.fields.redelivered,
+        returned,
         routingKey: message.fields.routingKey,
       });
       return undefined;

@@ -56,6 +56,12 @@ class SlowChatService {
   }
 }
 
+/**
+ * Longer than rabbitmqctl's two calls (about a second each) plus the 2 s a redelivered command waits, so
+ * the second instance looks for the post while the first is still sending it.
+ */
+const SEND_MS = 8000;
+
 function connect(name: string): Promise<AmqpBus> {
   return AmqpBus.connect({ url: broker.url, name, logger: testLogger, initialRetries: 3 });
 }
@@ -84,7 +90,7 @@ test('with two instances, a consume connection dropped during a slow send posts 
   const runtimes: PackRuntime[] = [];
   try {
     const results = await EventCollector.start(senderBus, `${name}.*`);
-    runtimes.push(await startPackRuntime(busA, service.pack(name, 3000), { commandTimeoutMs: 30_000 }));
+    runtimes.push(await startPackRuntime(busA, service.pack(name, SEND_MS), { commandTimeoutMs: 30_000 }));
     const commands = ['C1', 'C2', 'C3'].map((channelId) =>
       createEnvelope({ kind: 'command', pack: name, name: 'Post', payload: { channelId } }),
     );
@@ -93,11 +99,12 @@ test('with two instances, a consume connection dropped during a slow send posts 
     }
     while (service.started.size < commands.length) await sleep(20);
     // Instance B is up when A's deliveries go back to the queue, so the broker hands them to B.
-    runtimes.push(await startPackRuntime(busB, service.pack(name, 3000), { commandTimeoutMs: 30_000 }));
+    runtimes.push(await startPackRuntime(busB, service.pack(name, SEND_MS), { commandTimeoutMs: 30_000 }));
     await closeConnectionNamed('instance-a consumer');
 
     await results.waitFor((event) => event.name === 'Posted', commands.length, 30_000);
-    await sleep(1000);
+    // Both instances finish what they took before the posts are counted.
+    for (const runtime of runtimes.splice(0)) await runtime.stop({ graceMs: 30_000 });
     for (const command of commands) {
       const posts = service.landed.filter((post) => post.commandId === command.id);
       assert.equal(posts.length, 1, `command ${command.id} was posted ${posts.length} times`);
