@@ -73,8 +73,8 @@ test('a burst ten times the execution limit still completes every instance of a 
   }
   const completed = new Set(done().map((post) => post.message));
   assert.equal(completed.size, EVENTS, `${completed.size} of ${EVENTS} instances completed`);
-  assert.ok(
-    store.listExecutions({ limit: 10 * EVENTS }).length < 2 * EVENTS,
-    'retention did prune during the burst',
-  );
+  // Retention goes on working: once nothing is pending, the history comes down to the limit.
+  const kept = () => store.listExecutions({ limit: 10 * EVENTS }).length;
+  for (const until = Date.now() + 5000; kept() > 100 && Date.now() < until; ) await sleep(20);
+  assert.equal(kept(), 100, 'retention pruned the finished executions down to the limit');
 });
