@@ -6,6 +6,7 @@ COPY package.json package-lock.json ./
 # The image's Node is already 24, so the pinned `node` devDependency (and its install script) is not needed.
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY shared ./shared
+COPY cli ./cli
 COPY packs ./packs
 COPY flows ./flows
 COPY engine ./engine
@@ -17,5 +18,5 @@ ENV HEALTH_PORT=9090 SWITCHBOARD_STATE_DIR=/var/lib/switchboard SWITCHBOARD_DATA
 EXPOSE 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9090/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "shared/cli/switchboard.ts"]
+ENTRYPOINT ["node", "cli/switchboard.ts"]
 CMD ["all"]

@@ -4,8 +4,8 @@
  * SendMessage POSTs to the fake chat API (fake-chat-api.ts) and answers MessageSent. Only the catalog is
  * the benchmark's: config, bus, runtime and shutdown are the ones `switchboard pack` uses.
  */
-import { runCommand } from '../../shared/cli/cli-support.ts';
-import { packCommand } from '../../shared/cli/commands/pack.ts';
+import { runCommand } from '../../cli/cli-support.ts';
+import { packCommand } from '../../cli/commands/pack.ts';
 import { transientError } from '../../shared/errors.ts';
 import { defineCommand, definePack } from '../../shared/runtime/pack-definition.ts';
 import { chatApiAgent, postChatMessage } from './fake-chat-api.ts';

@@ -54,7 +54,7 @@ import {
 import { startFakeChatApi } from './fake-chat-api.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'shared/cli/switchboard.ts');
+const CLI = join(ROOT, 'cli/switchboard.ts');
 const ECHO_FLOW = join(ROOT, 'flows/echo.json');
 const PACK_PROCESS = fileURLToPath(new URL('./chat-pack-process.ts', import.meta.url));
 const BASELINE_PROCESS = fileURLToPath(new URL('./baseline-chain.ts', import.meta.url));

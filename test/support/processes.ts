@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../shared/cli/switchboard.ts', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../cli/switchboard.ts', import.meta.url));
 export const TEST_PACK_PROCESS = fileURLToPath(new URL('./run-test-pack.ts', import.meta.url));
 
 export interface Spawned {

@@ -4,8 +4,8 @@
  * The catalog is the only thing swapped: the pack command, config, bus, health server and shutdown are real.
  */
 
-import { runCommand } from '../../shared/cli/cli-support.ts';
-import { packCommand } from '../../shared/cli/commands/pack.ts';
+import { runCommand } from '../../cli/cli-support.ts';
+import { packCommand } from '../../cli/commands/pack.ts';
 import { createTestPack } from './test-pack.ts';
 
 const name = process.argv[2] ?? 'test';

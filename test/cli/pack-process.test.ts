@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
-import { COMMANDS_EXCHANGE, routingKey } from '../../../shared/bus/topology.ts';
-import { createEnvelope, type Envelope } from '../../../shared/envelope.ts';
-import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
-import { spawnNode, TEST_PACK_PROCESS } from '../../support/processes.ts';
+import type { AmqpBus } from '../../shared/bus/amqp/amqp-bus.ts';
+import { COMMANDS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
+import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
+import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../support/bus.ts';
+import { spawnNode, TEST_PACK_PROCESS } from '../support/processes.ts';
 
 /** A pack as its own process (`switchboard pack`): health endpoints, SIGTERM, and the grace period. */
 describe('a pack process', () => {

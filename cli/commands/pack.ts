@@ -1,7 +1,6 @@
-import { PACK_CATALOG, type PackEntry } from '../../../packs/catalog.ts';
-import { parseConfig } from '../../config.ts';
-import { createLogger } from '../../observability/logger.ts';
-import { runUntilSignalled, startPack } from '../../runtime/process.ts';
+import { parseConfig } from '../../shared/config.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
+import { runUntilSignalled, startPack } from '../../shared/runtime/process.ts';
 import {
   type CliCommand,
   COMMON_SETTINGS_HELP,
@@ -11,6 +10,7 @@ import {
   RUNTIME_SETTINGS_HELP,
   UsageError,
 } from '../cli-support.ts';
+import { PACK_CATALOG, type PackEntry } from '../pack-catalog.ts';
 
 export function packCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCommand {
   const available =

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
-import { packQueueName } from '../../../shared/bus/topology.ts';
-import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
-import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
-import { CLI, runCli, spawnNode } from '../../support/processes.ts';
-import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
+import type { AmqpBus } from '../../shared/bus/amqp/amqp-bus.ts';
+import { packQueueName } from '../../shared/bus/topology.ts';
+import type { PackRuntime } from '../../shared/runtime/pack-runtime.ts';
+import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../support/bus.ts';
+import { CLI, runCli, spawnNode } from '../support/processes.ts';
+import { FakeOutsideSystem, startTestPack } from '../support/test-pack.ts';
 
 describe('switchboard --help', () => {
   for (const command of ['all', 'pack', 'engine', 'send', 'tail']) {

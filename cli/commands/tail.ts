@@ -1,10 +1,10 @@
-import type { Bus, Consumption } from '../../bus/bus.ts';
-import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE } from '../../bus/topology.ts';
-import { parseConfig } from '../../config.ts';
-import type { Envelope } from '../../envelope.ts';
-import { createLogger } from '../../observability/logger.ts';
-import { redactUrl } from '../../observability/redact.ts';
-import { connectBus } from '../../runtime/process.ts';
+import type { Bus, Consumption } from '../../shared/bus/bus.ts';
+import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE } from '../../shared/bus/topology.ts';
+import { parseConfig } from '../../shared/config.ts';
+import type { Envelope } from '../../shared/envelope.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
+import { redactUrl } from '../../shared/observability/redact.ts';
+import { connectBus } from '../../shared/runtime/process.ts';
 import { type CliCommand, COMMON_SETTINGS_HELP, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
 
 export const tailCommand: CliCommand = {

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../../engine/engine-config.ts';
-import { startEngine } from '../../../engine/start-engine.ts';
-import { PACK_CATALOG, type PackEntry } from '../../../packs/catalog.ts';
-import { parseConfig } from '../../config.ts';
-import { createLogger } from '../../observability/logger.ts';
-import { runUntilSignalled, type Service, startPack } from '../../runtime/process.ts';
+import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../engine/engine-config.ts';
+import { startEngine } from '../../engine/start-engine.ts';
+import { parseConfig } from '../../shared/config.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
+import { runUntilSignalled, type Service, startPack } from '../../shared/runtime/process.ts';
 import {
   type CliCommand,
   COMMON_SETTINGS_HELP,
@@ -15,6 +14,7 @@ import {
   RUNTIME_SETTINGS_HELP,
   UsageError,
 } from '../cli-support.ts';
+import { PACK_CATALOG, type PackEntry } from '../pack-catalog.ts';
 
 export function allCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCommand {
   const settings = catalog

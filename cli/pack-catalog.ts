@@ -1,23 +1,23 @@
-import type { Env } from '../shared/config.ts';
-import type { PackDefinition } from '../shared/runtime/pack-definition.ts';
 import {
   CI_WEBHOOK_SETTINGS,
   ciWebhookConfigured,
   parseCiWebhookConfig,
-} from './ci-webhook/ci-webhook-config.ts';
-import { createCiWebhookPack } from './ci-webhook/ci-webhook-pack.ts';
-import { MATRIX_SETTINGS, matrixConfigured, parseMatrixConfig } from './matrix/matrix-config.ts';
-import { createMatrixPack } from './matrix/matrix-pack.ts';
+} from '../packs/ci-webhook/ci-webhook-config.ts';
+import { createCiWebhookPack } from '../packs/ci-webhook/ci-webhook-pack.ts';
+import { MATRIX_SETTINGS, matrixConfigured, parseMatrixConfig } from '../packs/matrix/matrix-config.ts';
+import { createMatrixPack } from '../packs/matrix/matrix-pack.ts';
 import {
   MATTERMOST_SETTINGS,
   mattermostConfigured,
   parseMattermostConfig,
-} from './mattermost/mattermost-config.ts';
-import { createMattermostPack } from './mattermost/mattermost-pack.ts';
-import { NOTIFY_SETTINGS, parseNotifyConfig } from './notify/notify-config.ts';
-import { createNotifyPack } from './notify/notify-pack.ts';
-import { parseSlackConfig, SLACK_SETTINGS, slackConfigured } from './slack/slack-config.ts';
-import { createSlackPack } from './slack/slack-pack.ts';
+} from '../packs/mattermost/mattermost-config.ts';
+import { createMattermostPack } from '../packs/mattermost/mattermost-pack.ts';
+import { NOTIFY_SETTINGS, parseNotifyConfig } from '../packs/notify/notify-config.ts';
+import { createNotifyPack } from '../packs/notify/notify-pack.ts';
+import { parseSlackConfig, SLACK_SETTINGS, slackConfigured } from '../packs/slack/slack-config.ts';
+import { createSlackPack } from '../packs/slack/slack-pack.ts';
+import type { Env } from '../shared/config.ts';
+import type { PackDefinition } from '../shared/runtime/pack-definition.ts';
 
 /** A pack this build can run, and how to tell whether the environment configures it. */
 export interface PackEntry {

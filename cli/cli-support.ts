@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { ConfigError, type Env } from '../config.ts';
+import { ConfigError, type Env } from '../shared/config.ts';
 
 /** Exit codes of every `switchboard` command (documented in `switchboard --help`). */
 export const EXIT = {

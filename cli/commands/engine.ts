@@ -1,8 +1,8 @@
-import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../../engine/engine-config.ts';
-import { startEngine } from '../../../engine/start-engine.ts';
-import { parseConfig } from '../../config.ts';
-import { createLogger } from '../../observability/logger.ts';
-import { runUntilSignalled } from '../../runtime/process.ts';
+import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../engine/engine-config.ts';
+import { startEngine } from '../../engine/start-engine.ts';
+import { parseConfig } from '../../shared/config.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
+import { runUntilSignalled } from '../../shared/runtime/process.ts';
 import {
   type CliCommand,
   COMMON_SETTINGS_HELP,

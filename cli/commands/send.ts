@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
-import type { Bus } from '../../bus/bus.ts';
-import { COMMANDS_EXCHANGE, packQueueName, routingKey } from '../../bus/topology.ts';
-import { parseConfig } from '../../config.ts';
-import { createEnvelope, type Envelope } from '../../envelope.ts';
-import { createLogger } from '../../observability/logger.ts';
-import { redactUrl } from '../../observability/redact.ts';
-import { parseLabels } from '../../runtime/labels.ts';
-import { connectBus } from '../../runtime/process.ts';
+import type { Bus } from '../../shared/bus/bus.ts';
+import { COMMANDS_EXCHANGE, packQueueName, routingKey } from '../../shared/bus/topology.ts';
+import { parseConfig } from '../../shared/config.ts';
+import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
+import { redactUrl } from '../../shared/observability/redact.ts';
+import { parseLabels } from '../../shared/runtime/labels.ts';
+import { connectBus } from '../../shared/runtime/process.ts';
 import {
   type CliCommand,
   type CliIo,

@@ -1,5 +1,5 @@
-import { resolveDataDir } from '../../../engine/engine-config.ts';
-import { EngineStore } from '../../../engine/state/engine-store.ts';
+import { resolveDataDir } from '../../engine/engine-config.ts';
+import { EngineStore } from '../../engine/state/engine-store.ts';
 import { type CliCommand, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
 
 export const datastoreCommand: CliCommand = {

@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { resolveDataDir } from '../../../engine/engine-config.ts';
-import { busPackName, stepIdOf } from '../../../engine/flow-index.ts';
-import { checkFlowCommands, checkFlowTemplates } from '../../../engine/flow-templates.ts';
-import { FlowDirectory } from '../../../engine/flows/flow-directory.ts';
-import { type FlowProblem, parseFlow } from '../../../engine/flows/parse-flow.ts';
-import { DATABASE_FILE } from '../../../engine/state/database.ts';
-import { type AnnouncedCommand, EngineStore } from '../../../engine/state/engine-store.ts';
-import { evaluateStep } from '../../../engine/step-evaluator.ts';
-import { TemplateEngine } from '../../../engine/templates/template-engine.ts';
-import { decodeEnvelope } from '../../envelope.ts';
+import { resolveDataDir } from '../../engine/engine-config.ts';
+import { busPackName, stepIdOf } from '../../engine/flow-index.ts';
+import { checkFlowCommands, checkFlowTemplates } from '../../engine/flow-templates.ts';
+import { FlowDirectory } from '../../engine/flows/flow-directory.ts';
+import { type FlowProblem, parseFlow } from '../../engine/flows/parse-flow.ts';
+import { DATABASE_FILE } from '../../engine/state/database.ts';
+import { type AnnouncedCommand, EngineStore } from '../../engine/state/engine-store.ts';
+import { evaluateStep } from '../../engine/step-evaluator.ts';
+import { TemplateEngine } from '../../engine/templates/template-engine.ts';
+import { decodeEnvelope } from '../../shared/envelope.ts';
 import { type CliCommand, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
 
 export const flowsCommand: CliCommand = {

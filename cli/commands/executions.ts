@@ -1,5 +1,5 @@
-import { resolveDataDir } from '../../../engine/engine-config.ts';
-import { EngineStore, type Execution, type ExecutionStatus } from '../../../engine/state/engine-store.ts';
+import { resolveDataDir } from '../../engine/engine-config.ts';
+import { EngineStore, type Execution, type ExecutionStatus } from '../../engine/state/engine-store.ts';
 import { type CliCommand, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
 
 const STATUSES: readonly ExecutionStatus[] = ['pending', 'succeeded', 'failed', 'timed_out'];

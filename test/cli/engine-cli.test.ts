@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EngineStore } from '../../../engine/state/engine-store.ts';
-import { createEnvelope } from '../../../shared/envelope.ts';
-import { runCli } from '../../support/processes.ts';
+import { EngineStore } from '../../engine/state/engine-store.ts';
+import { createEnvelope } from '../../shared/envelope.ts';
+import { runCli } from '../support/processes.ts';
 
 let dir: string;
 before(async () => {
