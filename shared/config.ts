@@ -1,5 +1,5 @@
 import type { Labels } from './envelope.ts';
-import { LOG_LEVELS, type LogLevel } from './observability/logger.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './observability/logger.ts';
 import { MAX_LABELS, parseLabels } from './runtime/labels.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './runtime/retry.ts';
 
@@ -35,6 +35,11 @@ export interface Config {
   amqpUrlSet: boolean;
   /** LOG_LEVEL: fatal, error, warn, info, debug, trace or silent. Default: info. */
   logLevel: LogLevel;
+  /**
+   * LOG_FORMAT: `pretty` (one readable line a record) or `json` (one JSON object a line). Default: unset,
+   * which is pretty when stderr is a terminal and json otherwise (resolveLogFormat).
+   */
+  logFormat: LogFormat | undefined;
   /** HEALTH_PORT: port of /healthz, /readyz and /metrics. Default: unset (not served). */
   healthPort: number | undefined;
   /** SWITCHBOARD_LABELS: this instance's labels, `env=prod,region=eu`. Default: none. */
@@ -73,6 +78,7 @@ export function parseConfig(env: Env, flags: ConfigFlags = {}): Config {
     amqpUrl,
     amqpUrlSet: Boolean(env.AMQP_URL?.trim()),
     logLevel: parseLogLevel(flags.logLevel ? '--log-level' : 'LOG_LEVEL', flags.logLevel ?? env.LOG_LEVEL),
+    logFormat: parseLogFormat(env.LOG_FORMAT),
     healthPort: parsePort(
       flags.healthPort ? '--health-port' : 'HEALTH_PORT',
       flags.healthPort ?? env.HEALTH_PORT,
@@ -113,6 +119,18 @@ function parseLogLevel(variable: string, value: string | undefined): LogLevel {
     throw new ConfigError(variable, `"${level}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
   }
   return level as LogLevel;
+}
+
+function parseLogFormat(value: string | undefined): LogFormat | undefined {
+  const format = value?.trim();
+  if (!format) return undefined;
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new ConfigError(
+      'LOG_FORMAT',
+      `"${format}" is not a log format; use pretty or json, or leave it unset (pretty on a terminal, json otherwise)`,
+    );
+  }
+  return format as LogFormat;
 }
 
 function parsePort(variable: string, value: string | undefined): number | undefined {

@@ -19,6 +19,7 @@ test('every bad value is refused with the name of its variable', () => {
     [{ AMQP_URL: 'localhost:5672' }, 'AMQP_URL', /not an amqp/],
     [{ HEALTH_PORT: '99999' }, 'HEALTH_PORT', /from 0 to 65535/],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /not a log level/],
+    [{ LOG_FORMAT: 'yaml' }, 'LOG_FORMAT', /not a log format; use pretty or json/],
     [{ SWITCHBOARD_LABELS: 'env' }, 'SWITCHBOARD_LABELS', /write key=value/],
     [{ SWITCHBOARD_PREFETCH: '0' }, 'SWITCHBOARD_PREFETCH', /whole number from 1/],
     [{ SWITCHBOARD_COMMAND_TIMEOUT: '-1' }, 'SWITCHBOARD_COMMAND_TIMEOUT', /seconds/],
@@ -34,6 +35,13 @@ test('every bad value is refused with the name of its variable', () => {
       variable,
     );
   }
+});
+
+test('LOG_FORMAT is pretty or json; unset, the logger decides by whether stderr is a terminal', () => {
+  assert.equal(parseConfig({ LOG_FORMAT: 'json' }).logFormat, 'json');
+  assert.equal(parseConfig({ LOG_FORMAT: ' pretty ' }).logFormat, 'pretty');
+  assert.equal(parseConfig({}).logFormat, undefined);
+  assert.equal(parseConfig({ LOG_FORMAT: '' }).logFormat, undefined);
 });
 
 test('the time a command may wait for its channel is set apart from the time it may run', () => {
