@@ -29,6 +29,7 @@ export interface PackRuntimeOptions {
   pack: PackDefinition;
   bus: Bus;
   labels: Labels;
+  /** The process's logger: the runtime binds `pack` itself, so the logger given must not carry it. */
   logger: Logger;
   metrics: Metrics;
   /** Commands handled at once by this instance. */
@@ -69,16 +70,17 @@ export class PackRuntime {
   private constructor(options: PackRuntimeOptions, finished: FinishedCommands) {
     this.#options = options;
     this.#finished = finished;
-    this.#logger = options.logger;
+    // Bound once, here: a line that names its pack again would carry the key twice.
+    this.#logger = options.logger.child({ pack: options.pack.name });
     this.#requests = new CommandRequests(options.bus);
-    this.#holds = new CommandHolds({ bus: options.bus, pack: options.pack.name, logger: options.logger });
+    this.#holds = new CommandHolds({ bus: options.bus, pack: options.pack.name, logger: this.#logger });
     this.#executor = new CommandExecutor({
       pack: options.pack,
       labels: options.labels,
       retry: options.retry,
       timeoutMs: options.commandTimeoutMs,
       laneWaitTimeoutMs: options.laneWaitTimeoutMs,
-      logger: options.logger,
+      logger: this.#logger,
       metrics: options.metrics,
       stopSignal: this.#abortInFlight.signal,
     });
@@ -194,7 +196,7 @@ export class PackRuntime {
     }
     this.#state = 'running';
     await this.emit('PackStarted', { ...this.#identity(), ...this.#manifest() });
-    this.#logger.info({ pack: pack.name, labels, instanceId: this.instanceId }, 'pack started');
+    this.#logger.info({ labels, instanceId: this.instanceId }, 'pack started');
   }
 
   async #onCommand(message: InboundMessage): Promise<void> {

@@ -51,7 +51,7 @@ export function startPack(pack: PackDefinition, parts: ProcessParts): Promise<Pa
     pack,
     bus: parts.bus,
     labels: config.labels,
-    logger: parts.logger.child({ pack: pack.name }),
+    logger: parts.logger,
     metrics: parts.metrics,
     prefetch: config.prefetch,
     commandTimeoutMs: config.commandTimeoutMs,
