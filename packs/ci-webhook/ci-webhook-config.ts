@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { ConfigError, type Env, parseInteger } from '../../shared/config.ts';
+import { ConfigError, type Env } from '../../shared/config.ts';
+import {
+  type ConfigVariable,
+  defineVariables,
+  describeVariables,
+  readInteger,
+  readText,
+} from '../../shared/config-variables.ts';
 
 /** How a generic source proves who sent a delivery: an HMAC of the body, or a shared token. */
 export type GenericAuth =
@@ -22,12 +29,13 @@ export interface GenericSourceConfig {
   deliveryHeader: string | undefined;
 }
 
+/** The settings of the pack; the defaults are CI_WEBHOOK_VARIABLES'. */
 export interface CiWebhookConfig {
-  /** CI_WEBHOOK_PORT: the port webhooks are served on. Default: 8080 (0 picks a free port). */
+  /** CI_WEBHOOK_PORT: the port webhooks are served on (0 picks a free port). */
   port: number;
-  /** CI_WEBHOOK_HOST: the bind address. Default: 0.0.0.0. */
+  /** CI_WEBHOOK_HOST: the bind address. */
   host: string;
-  /** CI_WEBHOOK_MAX_BODY_BYTES: larger deliveries get 413 unread. Default: 1 MiB; at most 3 MiB (events carry the body, the bus takes 4 MiB). */
+  /** CI_WEBHOOK_MAX_BODY_BYTES: larger deliveries get 413 unread. At most 3 MiB (events carry the body, the bus takes 4 MiB). */
   maxBodyBytes: number;
   /** JOBSERV_WEBHOOK_SECRET: HMAC secrets of /webhooks/jobserv, comma-separated. Default: none (refused). */
   jobservSecrets: string[];
@@ -39,34 +47,65 @@ export interface CiWebhookConfig {
   gitlabSigningKeys: Buffer[];
   /** CI_WEBHOOK_GENERIC_CONFIG: a JSON file describing /webhooks/generic/<name> sources. Default: none. */
   generic: Record<string, GenericSourceConfig>;
-  /** CI_WEBHOOK_DEDUPE_SECONDS: how long a delivery id is remembered. Default: 3600. */
+  /** CI_WEBHOOK_DEDUPE_SECONDS: how long a delivery id is remembered. */
   dedupeWindowMs: number;
-  /** CI_WEBHOOK_PUBLISH_TIMEOUT: seconds a delivery waits for the broker before the sender gets 503. Default: 5. */
+  /** CI_WEBHOOK_PUBLISH_TIMEOUT: seconds a delivery waits for the broker before the sender gets 503. */
   publishTimeoutMs: number;
 }
 
-export const CI_WEBHOOK_SETTINGS: Record<string, string> = {
-  CI_WEBHOOK_PORT: 'port of the webhook endpoints (default 8080)',
-  CI_WEBHOOK_HOST: 'bind address (default 0.0.0.0)',
-  CI_WEBHOOK_MAX_BODY_BYTES: 'largest accepted body in bytes (default 1048576)',
-  JOBSERV_WEBHOOK_SECRET: 'HMAC secret(s) of Foundries JobServ webhooks, comma-separated',
-  GITHUB_WEBHOOK_SECRET: 'secret(s) of GitHub webhooks (X-Hub-Signature-256), comma-separated',
-  GITLAB_WEBHOOK_TOKEN: 'secret token(s) of GitLab webhooks (X-Gitlab-Token), comma-separated',
-  GITLAB_WEBHOOK_SECRET: 'Standard-Webhooks signing key(s) of GitLab webhooks, whsec_..., comma-separated',
-  CI_WEBHOOK_GENERIC_CONFIG:
-    'JSON file of generic sources (/webhooks/generic/<name>) and their HMAC or token',
-  CI_WEBHOOK_DEDUPE_SECONDS: 'how long a delivery is remembered to answer retries (default 3600)',
-  CI_WEBHOOK_PUBLISH_TIMEOUT: 'seconds a delivery waits for the broker before answering 503 (default 5)',
-};
+/** The pack's variables: its parser's defaults, `switchboard pack ci-webhook --help` and the README's table. */
+export const CI_WEBHOOK_VARIABLES = defineVariables({
+  CI_WEBHOOK_PORT: { defaultValue: 8080, meaning: 'port of the webhook endpoints (`0`: any free port)' },
+  CI_WEBHOOK_HOST: { defaultValue: '0.0.0.0', meaning: 'bind address of the webhook endpoints' },
+  JOBSERV_WEBHOOK_SECRET: {
+    default: 'none: 403',
+    meaning: 'HMAC secret of JobServ webhooks; several, comma-separated, during a rotation',
+  },
+  GITHUB_WEBHOOK_SECRET: {
+    default: 'none: 403',
+    meaning: 'the secret of GitHub webhooks (`X-Hub-Signature-256`); several allowed',
+  },
+  GITLAB_WEBHOOK_TOKEN: {
+    default: 'none',
+    meaning:
+      'the `X-Gitlab-Token` value(s) of GitLab webhooks; GitLab is refused only when neither GitLab variable is set',
+  },
+  GITLAB_WEBHOOK_SECRET: {
+    default: 'none',
+    meaning: 'Standard-Webhooks signing key(s) of GitLab webhooks, `whsec_<base64>`',
+  },
+  CI_WEBHOOK_GENERIC_CONFIG: {
+    default: 'none',
+    meaning:
+      'a JSON file of generic sources, `/webhooks/generic/<name>`, each with its HMAC secret or tokens',
+  },
+  CI_WEBHOOK_MAX_BODY_BYTES: { defaultValue: 1_048_576, meaning: 'larger bodies get 413 (at most 3 MiB)' },
+  CI_WEBHOOK_DEDUPE_SECONDS: {
+    defaultValue: 3600,
+    meaning: 'how long a delivery is remembered (in memory) to answer its retries',
+  },
+  CI_WEBHOOK_PUBLISH_TIMEOUT: {
+    defaultValue: 5,
+    meaning: 'seconds a delivery waits for the broker before answering 503',
+  },
+});
+
+/** name -> meaning and default, for the CLI's `--help` and `all`. */
+export const CI_WEBHOOK_SETTINGS: Record<string, string> = describeVariables(CI_WEBHOOK_VARIABLES);
+
+const V = CI_WEBHOOK_VARIABLES;
 
 /** The variables of which at least one must be set for the pack to accept anything. */
 const SOURCE_VARIABLES = [
-  'JOBSERV_WEBHOOK_SECRET',
-  'GITHUB_WEBHOOK_SECRET',
-  'GITLAB_WEBHOOK_TOKEN',
-  'GITLAB_WEBHOOK_SECRET',
-  'CI_WEBHOOK_GENERIC_CONFIG',
-] as const;
+  V.JOBSERV_WEBHOOK_SECRET.name,
+  V.GITHUB_WEBHOOK_SECRET.name,
+  V.GITLAB_WEBHOOK_TOKEN.name,
+  V.GITLAB_WEBHOOK_SECRET.name,
+  V.CI_WEBHOOK_GENERIC_CONFIG.name,
+];
+
+/** What `switchboard all` says when the pack is not configured: the secret of any one source runs it. */
+export const CI_WEBHOOK_TO_RUN = `set ${SOURCE_VARIABLES.slice(0, -1).join(', ')} or ${SOURCE_VARIABLES.at(-1)}`;
 
 /** True when at least one source has a secret (`switchboard all` starts the pack only then). */
 export function ciWebhookConfigured(env: Env): boolean {
@@ -77,25 +116,18 @@ const MIB = 1024 * 1024;
 
 export function parseCiWebhookConfig(env: Env): CiWebhookConfig {
   return {
-    port: parseInteger('CI_WEBHOOK_PORT', env.CI_WEBHOOK_PORT, 8080, 0, 65_535),
-    host: env.CI_WEBHOOK_HOST?.trim() || '0.0.0.0',
-    maxBodyBytes: parseInteger(
-      'CI_WEBHOOK_MAX_BODY_BYTES',
-      env.CI_WEBHOOK_MAX_BODY_BYTES,
-      MIB,
-      1024,
-      3 * MIB,
-    ),
+    port: readInteger(env, V.CI_WEBHOOK_PORT, 0, 65_535),
+    host: readText(env, V.CI_WEBHOOK_HOST),
+    maxBodyBytes: readInteger(env, V.CI_WEBHOOK_MAX_BODY_BYTES, 1024, 3 * MIB),
     jobservSecrets: parseList(env.JOBSERV_WEBHOOK_SECRET),
     githubSecrets: parseList(env.GITHUB_WEBHOOK_SECRET),
     gitlabTokens: parseList(env.GITLAB_WEBHOOK_TOKEN),
     gitlabSigningKeys: parseList(env.GITLAB_WEBHOOK_SECRET).map((key) =>
       parseSigningKey('GITLAB_WEBHOOK_SECRET', key),
     ),
-    generic: parseGenericConfig(env.CI_WEBHOOK_GENERIC_CONFIG?.trim() || undefined),
-    dedupeWindowMs:
-      parseInteger('CI_WEBHOOK_DEDUPE_SECONDS', env.CI_WEBHOOK_DEDUPE_SECONDS, 3600, 1, 7 * 86_400) * 1000,
-    publishTimeoutMs: parseTimeout('CI_WEBHOOK_PUBLISH_TIMEOUT', env.CI_WEBHOOK_PUBLISH_TIMEOUT, 5),
+    generic: parseGenericConfig(readText(env, V.CI_WEBHOOK_GENERIC_CONFIG)),
+    dedupeWindowMs: readInteger(env, V.CI_WEBHOOK_DEDUPE_SECONDS, 1, 7 * 86_400) * 1000,
+    publishTimeoutMs: parseTimeout(env, V.CI_WEBHOOK_PUBLISH_TIMEOUT),
   };
 }
 
@@ -116,11 +148,13 @@ function parseSigningKey(variable: string, value: string): Buffer {
   return Buffer.from(base64, 'base64');
 }
 
-function parseTimeout(variable: string, value: string | undefined, fallbackSeconds: number): number {
-  if (value === undefined || value.trim() === '') return fallbackSeconds * 1000;
+/** Seconds, fractions allowed, as milliseconds. */
+function parseTimeout(env: Env, variable: ConfigVariable<number>): number {
+  const value = env[variable.name];
+  if (value === undefined || value.trim() === '') return variable.defaultValue * 1000;
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 60) {
-    throw new ConfigError(variable, `"${value}" is not a number of seconds above 0 and at most 60`);
+    throw new ConfigError(variable.name, `"${value}" is not a number of seconds above 0 and at most 60`);
   }
   return Math.round(seconds * 1000);
 }

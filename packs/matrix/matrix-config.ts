@@ -1,5 +1,7 @@
 import { ConfigError, type Env } from '../../shared/config.ts';
+import { defineVariables, describeVariables, readText } from '../../shared/config-variables.ts';
 
+/** The settings of the pack; the defaults are MATRIX_VARIABLES'. */
 export interface MatrixConfig {
   /** MATRIX_HOMESERVER_URL: the homeserver's client API base, e.g. https://matrix.example.org. Required. */
   homeserverUrl: string;
@@ -17,20 +19,50 @@ export interface MatrixConfig {
    * only invites from users on those servers. Default: unset, so invites are emitted as InviteReceived.
    */
   autoJoin: { servers: readonly string[] | 'any' } | undefined;
-  /** MATRIX_MSGTYPE: `m.text` or `m.notice` (what bots are advised to send). Default: m.text. */
+  /** MATRIX_MSGTYPE: `m.text` or `m.notice` (what bots are advised to send). */
   msgtype: 'm.text' | 'm.notice';
 }
 
-export const MATRIX_SETTINGS: Record<string, string> = {
-  MATRIX_HOMESERVER_URL: 'homeserver URL, e.g. https://matrix.example.org (required)',
-  MATRIX_ACCESS_TOKEN: "the bot's access token (this, or MATRIX_PASSWORD)",
-  MATRIX_USER_ID: "the bot's user id, @bot:example.org (required with MATRIX_PASSWORD)",
-  MATRIX_PASSWORD: 'password: the pack logs in once and keeps the token in MATRIX_STATE_DIR',
-  MATRIX_STATE_DIR: 'session and last sync token (default: none, memory only; required with MATRIX_PASSWORD)',
-  MATRIX_AUTO_JOIN:
-    'true, or servers whose users may invite the bot in (default: unset, emit InviteReceived)',
-  MATRIX_MSGTYPE: 'm.text or m.notice (default: m.text)',
-};
+/** The pack's variables: its parser's defaults, `switchboard pack matrix --help` and the README's table. */
+export const MATRIX_VARIABLES = defineVariables({
+  MATRIX_HOMESERVER_URL: {
+    default: 'required',
+    meaning: "the homeserver's client API base URL, e.g. `https://matrix.example.org`",
+  },
+  MATRIX_ACCESS_TOKEN: { default: 'this or `MATRIX_PASSWORD`', meaning: "the bot's access token" },
+  MATRIX_USER_ID: {
+    default: 'unset',
+    meaning: "the bot's user id, `@bot:example.org`: needed with `MATRIX_PASSWORD`, checked against a token",
+  },
+  MATRIX_PASSWORD: {
+    default: 'this or `MATRIX_ACCESS_TOKEN`',
+    meaning: "the bot's password: the pack logs in once and keeps the session (needs `MATRIX_STATE_DIR`)",
+  },
+  MATRIX_STATE_DIR: {
+    default: 'unset (memory only)',
+    meaning:
+      'the session and the last sync token; without it a restart misses what was said while the pack was down',
+  },
+  MATRIX_AUTO_JOIN: {
+    default: 'unset (emit `InviteReceived`)',
+    meaning:
+      '`true` accepts every invitation; `example.org,matrix.org` only those from users on these servers',
+  },
+  MATRIX_MSGTYPE: {
+    defaultValue: 'm.text',
+    meaning:
+      "`m.notice` marks the bot's messages as a bot's (clients show them greyed, other bots ignore them)",
+  },
+});
+
+/** name -> meaning and default, for the CLI's `--help` and `all`. */
+export const MATRIX_SETTINGS: Record<string, string> = describeVariables(MATRIX_VARIABLES);
+
+/** What `switchboard all` says when the pack is not configured: only what makes it run. */
+export const MATRIX_TO_RUN =
+  'set MATRIX_HOMESERVER_URL and MATRIX_ACCESS_TOKEN (or MATRIX_USER_ID, MATRIX_PASSWORD and MATRIX_STATE_DIR)';
+
+const V = MATRIX_VARIABLES;
 
 const USER_ID = /^@[^:\s]+:\S+$/;
 
@@ -50,13 +82,13 @@ export function parseMatrixConfig(env: Env): MatrixConfig {
     );
   if (!/^https?:\/\/[^/]/.test(homeserverUrl))
     throw new ConfigError('MATRIX_HOMESERVER_URL', `"${homeserverUrl}" is not an http(s) URL`);
-  const stateDir = env.MATRIX_STATE_DIR?.trim() || undefined;
+  const stateDir = readText(env, V.MATRIX_STATE_DIR);
   return {
     homeserverUrl,
     auth: parseAuth(env, stateDir),
     stateDir,
     autoJoin: parseAutoJoin(env.MATRIX_AUTO_JOIN),
-    msgtype: parseMsgtype(env.MATRIX_MSGTYPE),
+    msgtype: parseMsgtype(readText(env, V.MATRIX_MSGTYPE)),
   };
 }
 
@@ -101,8 +133,7 @@ function parseAutoJoin(value: string | undefined): MatrixConfig['autoJoin'] {
   return { servers };
 }
 
-function parseMsgtype(value: string | undefined): MatrixConfig['msgtype'] {
-  const msgtype = value?.trim() || 'm.text';
+function parseMsgtype(msgtype: string): MatrixConfig['msgtype'] {
   if (msgtype !== 'm.text' && msgtype !== 'm.notice')
     throw new ConfigError('MATRIX_MSGTYPE', `must be m.text or m.notice, not "${msgtype}"`);
   return msgtype;

@@ -1,12 +1,14 @@
-import { ConfigError, type Env, parseInteger } from '../../shared/config.ts';
+import { ConfigError, type Env } from '../../shared/config.ts';
+import { defineVariables, describeVariables, readInteger, readText } from '../../shared/config-variables.ts';
 
+/** The settings of the pack; the defaults are MATTERMOST_VARIABLES'. */
 export interface MattermostConfig {
   /** MATTERMOST_URL and MATTERMOST_TOKEN: a bot account, for every command and ReceivedMessage. Default: unset. */
   bot: { url: string; token: string } | undefined;
   /** MATTERMOST_WEBHOOK_URL: an incoming webhook, for SendMessage and SendRichMessage only. Default: unset. */
   webhookUrl: string | undefined;
   /**
-   * Slash commands and outgoing webhooks: served on MATTERMOST_HTTP_PORT (default 8081) when
+   * Slash commands and outgoing webhooks: served on MATTERMOST_HTTP_PORT and MATTERMOST_HTTP_HOST when
    * MATTERMOST_COMMAND_TOKENS (comma-separated, so a token can be rotated) is set. Default: off.
    */
   commands:
@@ -14,24 +16,52 @@ export interface MattermostConfig {
         port: number;
         host: string;
         tokens: readonly string[];
-        /** MATTERMOST_COMMAND_WAIT_MS: how long the answer waits for the flow's. Default 2500 (Mattermost gives up at 3 s). */
+        /** MATTERMOST_COMMAND_WAIT_MS: how long the answer waits for the flow's (Mattermost gives up at 3 s). */
         waitMs: number;
-        /** MATTERMOST_COMMAND_ACK: what the user sees when the flow is slower. Default: "Working on it…". */
+        /** MATTERMOST_COMMAND_ACK: what the user sees when the flow is slower. */
         acknowledgement: string;
       }
     | undefined;
 }
 
-export const MATTERMOST_SETTINGS: Record<string, string> = {
-  MATTERMOST_URL: 'server URL, e.g. https://mattermost.example.org (bot mode, with MATTERMOST_TOKEN)',
-  MATTERMOST_TOKEN: "the bot account's access token (bot mode)",
-  MATTERMOST_WEBHOOK_URL: 'an incoming webhook URL (webhook mode: SendMessage and SendRichMessage only)',
-  MATTERMOST_COMMAND_TOKENS:
-    'slash command / outgoing webhook tokens, comma-separated (serves /mattermost/command)',
-  MATTERMOST_HTTP_PORT: 'port for slash commands and outgoing webhooks (default: 8081)',
-  MATTERMOST_COMMAND_WAIT_MS: "how long a slash command's answer waits for the flow (default: 2500)",
-  MATTERMOST_COMMAND_ACK: 'the answer when the flow is slower (default: "Working on it…")',
-};
+/** The pack's variables: its parser's defaults, `switchboard pack mattermost --help` and the README's table. */
+export const MATTERMOST_VARIABLES = defineVariables({
+  MATTERMOST_URL: {
+    default: 'unset',
+    meaning: "the server's URL, e.g. `https://mattermost.example.org` (bot mode, with `MATTERMOST_TOKEN`)",
+  },
+  MATTERMOST_TOKEN: { default: 'unset', meaning: "the bot account's access token (bot mode)" },
+  MATTERMOST_WEBHOOK_URL: {
+    default: 'unset',
+    meaning: 'an incoming webhook (webhook mode; used only without a bot account)',
+  },
+  MATTERMOST_COMMAND_TOKENS: {
+    default: 'unset',
+    meaning: 'slash command / outgoing webhook tokens, comma-separated; enables the HTTP endpoints',
+  },
+  MATTERMOST_HTTP_PORT: {
+    defaultValue: 8081,
+    meaning: 'port of the HTTP endpoints, `/mattermost/command` and `/mattermost/outgoing`',
+  },
+  MATTERMOST_HTTP_HOST: { defaultValue: '0.0.0.0', meaning: 'bind address of the HTTP endpoints' },
+  MATTERMOST_COMMAND_WAIT_MS: {
+    defaultValue: 2500,
+    meaning: "how long the reply waits for the flow's answer (at most 2900)",
+  },
+  MATTERMOST_COMMAND_ACK: {
+    defaultValue: 'Working on it…',
+    meaning: 'the ephemeral reply when the flow is slower',
+  },
+});
+
+/** name -> meaning and default, for the CLI's `--help` and `all`. */
+export const MATTERMOST_SETTINGS: Record<string, string> = describeVariables(MATTERMOST_VARIABLES);
+
+/** What `switchboard all` says when the pack is not configured: only what makes it run, in any of its modes. */
+export const MATTERMOST_TO_RUN =
+  'set MATTERMOST_URL and MATTERMOST_TOKEN (a bot account), MATTERMOST_WEBHOOK_URL (an incoming webhook) or MATTERMOST_COMMAND_TOKENS (slash commands)';
+
+const V = MATTERMOST_VARIABLES;
 
 /** True when the environment holds enough to start the pack in at least one mode. */
 export function mattermostConfigured(env: Env): boolean {
@@ -83,10 +113,10 @@ function parseCommands(env: Env): MattermostConfig['commands'] {
     .filter(Boolean);
   if (tokens.length === 0) return undefined;
   return {
-    port: parseInteger('MATTERMOST_HTTP_PORT', env.MATTERMOST_HTTP_PORT, 8081, 0, 65_535),
-    host: env.MATTERMOST_HTTP_HOST?.trim() || '0.0.0.0',
+    port: readInteger(env, V.MATTERMOST_HTTP_PORT, 0, 65_535),
+    host: readText(env, V.MATTERMOST_HTTP_HOST),
     tokens,
-    waitMs: parseInteger('MATTERMOST_COMMAND_WAIT_MS', env.MATTERMOST_COMMAND_WAIT_MS, 2500, 0, 2900),
-    acknowledgement: env.MATTERMOST_COMMAND_ACK?.trim() || 'Working on it…',
+    waitMs: readInteger(env, V.MATTERMOST_COMMAND_WAIT_MS, 0, 2900),
+    acknowledgement: readText(env, V.MATTERMOST_COMMAND_ACK),
   };
 }

@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
-import { type Env, parseInteger } from '../../shared/config.ts';
+import type { Env } from '../../shared/config.ts';
+import { defineVariables, describeVariables, readInteger, readText } from '../../shared/config-variables.ts';
 
+/** The settings of the pack; the defaults are NOTIFY_VARIABLES'. */
 export interface NotifyConfig {
   /**
    * The audiences file: --audiences / NOTIFY_AUDIENCES, else `audiences.json` (or .yaml, .yml) in the flows
@@ -8,22 +10,32 @@ export interface NotifyConfig {
    */
   audiencesFile: string | undefined;
   flowsDir: string;
-  /** NOTIFY_DELIVERY_TIMEOUT: seconds a delivery waits for its pack's result. Default: 30. */
+  /** NOTIFY_DELIVERY_TIMEOUT: seconds a delivery waits for its pack's result. */
   deliveryTimeoutMs: number;
 }
 
-export const NOTIFY_SETTINGS: Record<string, string> = {
-  NOTIFY_AUDIENCES:
-    'the audiences file (default: audiences.json, .yaml or .yml in the flows directory; --audiences)',
-  NOTIFY_DELIVERY_TIMEOUT: "seconds a delivery waits for its pack's result (default: 30)",
-};
+/** The pack's variables: its parser's defaults, `switchboard pack notify --help` and the README's table. */
+export const NOTIFY_VARIABLES = defineVariables({
+  NOTIFY_AUDIENCES: {
+    default: '`audiences.json` (`.yaml`, `.yml`) in the flows directory',
+    meaning: 'the mapping file (`--audiences FILE`)',
+  },
+  NOTIFY_DELIVERY_TIMEOUT: { defaultValue: 30, meaning: "seconds a delivery waits for its pack's result" },
+});
+
+/** name -> meaning and default, for the CLI's `--help` and `all`. */
+export const NOTIFY_SETTINGS: Record<string, string> = describeVariables(NOTIFY_VARIABLES);
+
+/** Nothing: the pack needs nothing outside the bus, so `switchboard all` always runs it. */
+export const NOTIFY_TO_RUN: string | undefined = undefined;
+
+const V = NOTIFY_VARIABLES;
 
 export function parseNotifyConfig(env: Env): NotifyConfig {
-  const file = env.NOTIFY_AUDIENCES?.trim();
+  const file = readText(env, V.NOTIFY_AUDIENCES);
   return {
     audiencesFile: file ? resolve(file) : undefined,
     flowsDir: resolve(env.SWITCHBOARD_FLOWS_DIR?.trim() || join('.', 'flows')),
-    deliveryTimeoutMs:
-      parseInteger('NOTIFY_DELIVERY_TIMEOUT', env.NOTIFY_DELIVERY_TIMEOUT, 30, 1, 3600) * 1000,
+    deliveryTimeoutMs: readInteger(env, V.NOTIFY_DELIVERY_TIMEOUT, 1, 3600) * 1000,
   };
 }

@@ -1,5 +1,7 @@
-import { ConfigError, type Env, parseInteger } from '../../shared/config.ts';
+import { ConfigError, type Env } from '../../shared/config.ts';
+import { defineVariables, describeVariables, readInteger, readText } from '../../shared/config-variables.ts';
 
+/** The settings of the pack; the defaults are SLACK_VARIABLES'. */
 export interface SlackConfig {
   /** SLACK_BOT_TOKEN: the bot token, `xoxb-...`. Required. */
   botToken: string;
@@ -8,30 +10,51 @@ export interface SlackConfig {
    * (the Events API, when only SLACK_SIGNING_SECRET is set). One of the two variables is required.
    */
   events: { mode: 'socket'; appToken: string } | { mode: 'http'; signingSecret: string; port: number };
-  /** SLACK_API_URL: the Web API base. Default: https://slack.com/api/ (tests and proxies change it). */
-  apiUrl: string | undefined;
+  /** SLACK_API_URL: the Web API base, ending in `/` (tests and proxies change it). */
+  apiUrl: string;
   /** SLACK_STATE_DIR: where channels.json (the joined channels) is kept. Default: unset (memory only). */
   stateDir: string | undefined;
   /** SLACK_DEFAULT_JOIN_CHANNEL: a channel (id or name) joined at start. Default: none. */
   defaultJoinChannel: string | undefined;
-  /** SLACK_PACE_BURST and SLACK_PACE_PER_SECOND: messages per channel at once, and per second after. Default: 3 and 1. */
+  /** SLACK_PACE_BURST and SLACK_PACE_PER_SECOND: messages per channel at once, and per second after. */
   pacing: { burst: number; perSecond: number };
-  /** SLACK_USER_CACHE_TTL: seconds a users.info answer is kept. Default: 600. */
+  /** SLACK_USER_CACHE_TTL: seconds a users.info answer is kept. */
   userCacheTtlMs: number;
 }
 
-export const SLACK_SETTINGS: Record<string, string> = {
-  SLACK_BOT_TOKEN: 'bot token xoxb-... (required)',
-  SLACK_APP_TOKEN: 'app-level token xapp-... : events over Socket Mode (this or SLACK_SIGNING_SECRET)',
-  SLACK_SIGNING_SECRET: 'signing secret: events over HTTP at /slack/events, used when no app token is set',
-  SLACK_HTTP_PORT: 'port for the HTTP Events API mode (default: 3000)',
-  SLACK_API_URL: 'Web API base (default: https://slack.com/api/)',
-  SLACK_STATE_DIR: 'where channels.json is kept (default: none, memory only)',
-  SLACK_DEFAULT_JOIN_CHANNEL: 'channel joined at start (default: none)',
-  SLACK_PACE_BURST: 'messages a quiet channel takes at once (default: 3)',
-  SLACK_PACE_PER_SECOND: 'messages per second per channel after the burst (default: 1)',
-  SLACK_USER_CACHE_TTL: 'seconds a user lookup is cached (default: 600)',
-};
+/** The pack's variables: its parser's defaults, `switchboard pack slack --help` and the README's table. */
+export const SLACK_VARIABLES = defineVariables({
+  SLACK_BOT_TOKEN: { default: 'required', meaning: 'the bot token, `xoxb-...`' },
+  SLACK_APP_TOKEN: {
+    default: 'this or `SLACK_SIGNING_SECRET`',
+    meaning: 'an app-level token with `connections:write`, `xapp-...`: events over Socket Mode',
+  },
+  SLACK_SIGNING_SECRET: {
+    default: 'this or `SLACK_APP_TOKEN`',
+    meaning: "the app's signing secret: events over HTTP, used only when `SLACK_APP_TOKEN` is unset",
+  },
+  SLACK_HTTP_PORT: { defaultValue: 3000, meaning: 'port of the HTTP events endpoint, `POST /slack/events`' },
+  SLACK_DEFAULT_JOIN_CHANNEL: { default: 'none', meaning: 'a channel (id or `#name`) joined at start' },
+  SLACK_STATE_DIR: {
+    default: 'unset (memory only)',
+    meaning: 'where `channels.json`, the channels the pack is in, is kept',
+  },
+  SLACK_API_URL: {
+    defaultValue: 'https://slack.com/api/',
+    meaning: 'the Web API base (a proxy, or the fake Slack)',
+  },
+  SLACK_PACE_BURST: { defaultValue: 3, meaning: 'messages a quiet channel takes at once' },
+  SLACK_PACE_PER_SECOND: { defaultValue: 1, meaning: 'messages per second per channel after the burst' },
+  SLACK_USER_CACHE_TTL: { defaultValue: 600, meaning: "seconds a user's details are cached" },
+});
+
+/** name -> meaning and default, for the CLI's `--help` and `all`. */
+export const SLACK_SETTINGS: Record<string, string> = describeVariables(SLACK_VARIABLES);
+
+/** What `switchboard all` says when the pack is not configured: only what makes it run. */
+export const SLACK_TO_RUN = 'set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (or SLACK_SIGNING_SECRET)';
+
+const V = SLACK_VARIABLES;
 
 /** True when the environment holds enough to start the pack. */
 export function slackConfigured(env: Env): boolean {
@@ -51,20 +74,20 @@ export function parseSlackConfig(env: Env): SlackConfig {
     );
   }
   const events = parseEventsMode(env);
-  const apiUrl = env.SLACK_API_URL?.trim() || undefined;
-  if (apiUrl && !/^https?:\/\/[^/]/.test(apiUrl))
+  const apiUrl = readText(env, V.SLACK_API_URL);
+  if (!/^https?:\/\/[^/]/.test(apiUrl))
     throw new ConfigError('SLACK_API_URL', `"${apiUrl}" is not an http(s) URL`);
   return {
     botToken,
     events,
-    apiUrl: apiUrl && !apiUrl.endsWith('/') ? `${apiUrl}/` : apiUrl,
-    stateDir: env.SLACK_STATE_DIR?.trim() || undefined,
-    defaultJoinChannel: env.SLACK_DEFAULT_JOIN_CHANNEL?.trim() || undefined,
+    apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`,
+    stateDir: readText(env, V.SLACK_STATE_DIR),
+    defaultJoinChannel: readText(env, V.SLACK_DEFAULT_JOIN_CHANNEL),
     pacing: {
-      burst: parseInteger('SLACK_PACE_BURST', env.SLACK_PACE_BURST, 3, 1, 100),
-      perSecond: parseInteger('SLACK_PACE_PER_SECOND', env.SLACK_PACE_PER_SECOND, 1, 1, 100),
+      burst: readInteger(env, V.SLACK_PACE_BURST, 1, 100),
+      perSecond: readInteger(env, V.SLACK_PACE_PER_SECOND, 1, 100),
     },
-    userCacheTtlMs: parseInteger('SLACK_USER_CACHE_TTL', env.SLACK_USER_CACHE_TTL, 600, 0, 86_400) * 1000,
+    userCacheTtlMs: readInteger(env, V.SLACK_USER_CACHE_TTL, 0, 86_400) * 1000,
   };
 }
 
@@ -80,7 +103,7 @@ function parseEventsMode(env: Env): SlackConfig['events'] {
     return {
       mode: 'http',
       signingSecret,
-      port: parseInteger('SLACK_HTTP_PORT', env.SLACK_HTTP_PORT, 3000, 0, 65_535),
+      port: readInteger(env, V.SLACK_HTTP_PORT, 0, 65_535),
     };
   }
   throw new ConfigError(

@@ -3,8 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ciWebhookConfigured, parseCiWebhookConfig } from '../../../packs/ci-webhook/ci-webhook-config.ts';
+import {
+  CI_WEBHOOK_TO_RUN,
+  CI_WEBHOOK_VARIABLES,
+  ciWebhookConfigured,
+  parseCiWebhookConfig,
+} from '../../../packs/ci-webhook/ci-webhook-config.ts';
 import { ConfigError } from '../../../shared/config.ts';
+import { defaultValues } from '../../../shared/config-variables.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'ci-webhook-config-'));
 
@@ -125,4 +131,39 @@ test('every bad value is refused with the name of its variable, and no secret in
       `${variable}=${Object.values(env)[0]}`,
     );
   }
+});
+
+test('unset variables take the defaults of the definitions that --help and the README show', () => {
+  const config = parseCiWebhookConfig({});
+  assert.deepEqual(
+    {
+      CI_WEBHOOK_PORT: config.port,
+      CI_WEBHOOK_HOST: config.host,
+      CI_WEBHOOK_MAX_BODY_BYTES: config.maxBodyBytes,
+      CI_WEBHOOK_DEDUPE_SECONDS: config.dedupeWindowMs / 1000,
+      CI_WEBHOOK_PUBLISH_TIMEOUT: config.publishTimeoutMs / 1000,
+    },
+    defaultValues(CI_WEBHOOK_VARIABLES),
+  );
+});
+
+/** The variables a sentence names. */
+function namesIn(sentence: string): string[] {
+  return [...new Set(sentence.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/g) ?? [])].sort();
+}
+
+test('the "not configured" line names the secret of each source, any one of which runs the pack', () => {
+  const ways = [
+    { JOBSERV_WEBHOOK_SECRET: 'j' },
+    { GITHUB_WEBHOOK_SECRET: 'gh' },
+    { GITLAB_WEBHOOK_TOKEN: 'gl' },
+    { GITLAB_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    { CI_WEBHOOK_GENERIC_CONFIG: file('to-run.json', { jenkins: { header: 'X-Signature', secret: 's' } }) },
+  ];
+  assert.deepEqual(namesIn(CI_WEBHOOK_TO_RUN), [...new Set(ways.flatMap(Object.keys))].sort());
+  for (const env of ways) {
+    assert.ok(ciWebhookConfigured(env), JSON.stringify(env));
+    parseCiWebhookConfig(env);
+  }
+  for (const name of namesIn(CI_WEBHOOK_TO_RUN)) assert.ok(name in CI_WEBHOOK_VARIABLES, name);
 });

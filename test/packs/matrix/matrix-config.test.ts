@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { matrixConfigured, parseMatrixConfig } from '../../../packs/matrix/matrix-config.ts';
-import { ConfigError } from '../../../shared/config.ts';
+import {
+  MATRIX_TO_RUN,
+  MATRIX_VARIABLES,
+  matrixConfigured,
+  parseMatrixConfig,
+} from '../../../packs/matrix/matrix-config.ts';
+import { ConfigError, type Env } from '../../../shared/config.ts';
+import { defaultValues } from '../../../shared/config-variables.ts';
 
 const server = { MATRIX_HOMESERVER_URL: 'https://matrix.example.org/' };
 
@@ -56,4 +62,46 @@ test('`switchboard all` starts the pack when a homeserver and a token or passwor
   assert.equal(matrixConfigured(server), false);
   assert.equal(matrixConfigured({ ...server, MATRIX_ACCESS_TOKEN: 't' }), true);
   assert.equal(matrixConfigured({ ...server, MATRIX_PASSWORD: 'pw' }), true);
+});
+
+test('unset variables take the defaults of the definitions that --help and the README show', () => {
+  const config = parseMatrixConfig({ ...server, MATRIX_ACCESS_TOKEN: 't' });
+  assert.deepEqual({ MATRIX_MSGTYPE: config.msgtype }, defaultValues(MATRIX_VARIABLES));
+  assert.equal(config.stateDir, undefined);
+  assert.equal(config.autoJoin, undefined);
+});
+
+/** The variables a sentence names. */
+function namesIn(sentence: string): string[] {
+  return [...new Set(sentence.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/g) ?? [])].sort();
+}
+
+/** True when the pack would start and run with `env`. */
+function runs(env: Env): boolean {
+  if (!matrixConfigured(env)) return false;
+  try {
+    parseMatrixConfig(env);
+    return true;
+  } catch (error) {
+    if (error instanceof ConfigError) return false;
+    throw error;
+  }
+}
+
+test('the "not configured" line names what makes the pack run, and nothing it could do without', () => {
+  const ways = [
+    { MATRIX_HOMESERVER_URL: 'https://matrix.example.org', MATRIX_ACCESS_TOKEN: 'syt_x' },
+    {
+      MATRIX_HOMESERVER_URL: 'https://matrix.example.org',
+      MATRIX_USER_ID: '@bot:example.org',
+      MATRIX_PASSWORD: 'pw',
+      MATRIX_STATE_DIR: '/var/lib/switchboard/matrix',
+    },
+  ];
+  assert.deepEqual(namesIn(MATRIX_TO_RUN), [...new Set(ways.flatMap(Object.keys))].sort());
+  for (const env of ways) {
+    assert.ok(runs(env), JSON.stringify(env));
+    for (const name of Object.keys(env)) assert.ok(!runs({ ...env, [name]: undefined }), `without ${name}`);
+  }
+  for (const name of namesIn(MATRIX_TO_RUN)) assert.ok(name in MATRIX_VARIABLES, name);
 });
