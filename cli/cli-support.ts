@@ -29,7 +29,8 @@ export interface CliIo {
 export interface CliCommand {
   name: string;
   summary: string;
-  help: string;
+  /** The `--help` text; a function when it depends on the arguments (`pack <name> --help`). */
+  help: string | ((argv: readonly string[]) => string);
   run(argv: string[], io: CliIo): Promise<number>;
 }
 
@@ -65,7 +66,8 @@ export function parseCommandLine<O extends Options>(argv: string[], options: O, 
 export async function runCommand(command: CliCommand, argv: string[], io: CliIo): Promise<number> {
   try {
     if (argv.includes('--help') || argv.includes('-h')) {
-      io.stdout.write(`${command.help.trim()}\n`);
+      const help = typeof command.help === 'string' ? command.help : command.help(argv);
+      io.stdout.write(`${help.trim()}\n`);
       return EXIT.ok;
     }
     return await command.run(argv, io);

@@ -76,19 +76,6 @@ export function defaultValues(
   return values;
 }
 
-/** name -> "meaning (default: X)" in plain text: the older form of a pack's settings. */
-export function describeVariables(
-  variables: Readonly<Record<string, ConfigVariable>>,
-): Record<string, string> {
-  const descriptions: Record<string, string> = {};
-  for (const variable of listVariables(variables)) {
-    const shown = plainText(variable.default);
-    descriptions[variable.name] =
-      `${plainText(variable.meaning)} (${shown === 'required' ? shown : `default: ${shown}`})`;
-  }
-  return descriptions;
-}
-
 /** Markdown as a terminal shows it: code spans lose their backticks. */
 export function plainText(markdown: string): string {
   return markdown.replace(/`([^`]*)`/g, '$1');

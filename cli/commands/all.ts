@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../engine/engine-config.ts';
 import { startEngine } from '../../engine/start-engine.ts';
 import { parseConfig } from '../../shared/config.ts';
+import { renderVariablesHelp } from '../../shared/config-variables.ts';
 import { createLogger } from '../../shared/observability/logger.ts';
 import { runUntilSignalled, type Service, startPack } from '../../shared/runtime/process.ts';
 import {
@@ -18,12 +19,7 @@ import { PACK_CATALOG, type PackEntry } from '../pack-catalog.ts';
 
 export function allCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCommand {
   const settings = catalog
-    .map(
-      (entry) =>
-        `  ${entry.name}:\n${Object.entries(entry.settings)
-          .map(([key, what]) => `    ${key.padEnd(28)} ${what}`)
-          .join('\n')}`,
-    )
+    .map((entry) => `  ${entry.name}:\n${renderVariablesHelp(entry.variables, { indent: '    ' })}`)
     .join('\n');
   return {
     name: 'all',
@@ -58,10 +54,7 @@ ${ENGINE_SETTINGS_HELP}
       const logger = createLogger({ level: config.logLevel, name: 'switchboard' });
       const configured = catalog.filter((entry) => entry.isConfigured(io.env));
       for (const entry of catalog.filter((candidate) => !configured.includes(candidate))) {
-        logger.info(
-          { pack: entry.name, settings: Object.keys(entry.settings) },
-          `pack ${entry.name} is not configured: set ${Object.keys(entry.settings).join(', ')} to run it`,
-        );
+        logger.info({ pack: entry.name }, `pack ${entry.name} is not configured: ${entry.toRun} to run it`);
       }
       if (configured.length === 0) {
         logger.warn(

@@ -1,4 +1,5 @@
 import { parseConfig } from '../../shared/config.ts';
+import { renderVariablesHelp } from '../../shared/config-variables.ts';
 import { createLogger } from '../../shared/observability/logger.ts';
 import { runUntilSignalled, startPack } from '../../shared/runtime/process.ts';
 import {
@@ -15,10 +16,19 @@ import { PACK_CATALOG, type PackEntry } from '../pack-catalog.ts';
 export function packCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCommand {
   const available =
     catalog.map((entry) => `  ${entry.name.padEnd(12)} ${entry.summary}`).join('\n') || '  (none yet)';
+  // `pack <name> --help` shows that pack's variables; `pack --help` those of every pack.
+  const variablesOf = (argv: readonly string[]) => {
+    const named = catalog.filter((entry) => argv.includes(entry.name));
+    return (named.length > 0 ? named : catalog)
+      .map((entry) => `Variables of the ${entry.name} pack:\n${renderVariablesHelp(entry.variables)}`)
+      .join('\n\n');
+  };
   return {
     name: 'pack',
     summary: 'run one pack (a process that owns one outside system)',
-    help: `Usage: switchboard pack <name> [--labels k=v,...] [--state-dir DIR] [--health-port PORT] [--audiences FILE]
+    help: (
+      argv,
+    ) => `Usage: switchboard pack <name> [--labels k=v,...] [--state-dir DIR] [--health-port PORT] [--audiences FILE]
 
 Runs one pack on RabbitMQ: it consumes the queue switchboard.pack.<name>, runs each command once,
 and publishes one result event per command. Several instances of a pack share the queue.
@@ -26,6 +36,8 @@ Stops cleanly on SIGTERM or SIGINT: in-flight commands finish, then PackStopped,
 
 Packs in this build:
 ${available}
+
+${variablesOf(argv)}
 
 Options:
   --labels k=v,...     this instance's labels (overrides SWITCHBOARD_LABELS); repeatable

@@ -4,7 +4,6 @@ import { ConfigError, type Env } from '../../shared/config.ts';
 import {
   type ConfigVariable,
   defineVariables,
-  describeVariables,
   readInteger,
   readText,
 } from '../../shared/config-variables.ts';
@@ -89,9 +88,6 @@ export const CI_WEBHOOK_VARIABLES = defineVariables({
     meaning: 'seconds a delivery waits for the broker before answering 503',
   },
 });
-
-/** name -> meaning and default, for the CLI's `--help` and `all`. */
-export const CI_WEBHOOK_SETTINGS: Record<string, string> = describeVariables(CI_WEBHOOK_VARIABLES);
 
 const V = CI_WEBHOOK_VARIABLES;
 

@@ -1,5 +1,5 @@
 import { ConfigError, type Env } from '../../shared/config.ts';
-import { defineVariables, describeVariables, readText } from '../../shared/config-variables.ts';
+import { defineVariables, readText } from '../../shared/config-variables.ts';
 
 /** The settings of the pack; the defaults are MATRIX_VARIABLES'. */
 export interface MatrixConfig {
@@ -54,9 +54,6 @@ export const MATRIX_VARIABLES = defineVariables({
       "`m.notice` marks the bot's messages as a bot's (clients show them greyed, other bots ignore them)",
   },
 });
-
-/** name -> meaning and default, for the CLI's `--help` and `all`. */
-export const MATRIX_SETTINGS: Record<string, string> = describeVariables(MATRIX_VARIABLES);
 
 /** What `switchboard all` says when the pack is not configured: only what makes it run. */
 export const MATRIX_TO_RUN =

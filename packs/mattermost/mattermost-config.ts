@@ -1,5 +1,5 @@
 import { ConfigError, type Env } from '../../shared/config.ts';
-import { defineVariables, describeVariables, readInteger, readText } from '../../shared/config-variables.ts';
+import { defineVariables, readInteger, readText } from '../../shared/config-variables.ts';
 
 /** The settings of the pack; the defaults are MATTERMOST_VARIABLES'. */
 export interface MattermostConfig {
@@ -53,9 +53,6 @@ export const MATTERMOST_VARIABLES = defineVariables({
     meaning: 'the ephemeral reply when the flow is slower',
   },
 });
-
-/** name -> meaning and default, for the CLI's `--help` and `all`. */
-export const MATTERMOST_SETTINGS: Record<string, string> = describeVariables(MATTERMOST_VARIABLES);
 
 /** What `switchboard all` says when the pack is not configured: only what makes it run, in any of its modes. */
 export const MATTERMOST_TO_RUN =

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Env } from '../../shared/config.ts';
-import { defineVariables, describeVariables, readInteger, readText } from '../../shared/config-variables.ts';
+import { defineVariables, readInteger, readText } from '../../shared/config-variables.ts';
 
 /** The settings of the pack; the defaults are NOTIFY_VARIABLES'. */
 export interface NotifyConfig {
@@ -22,9 +22,6 @@ export const NOTIFY_VARIABLES = defineVariables({
   },
   NOTIFY_DELIVERY_TIMEOUT: { defaultValue: 30, meaning: "seconds a delivery waits for its pack's result" },
 });
-
-/** name -> meaning and default, for the CLI's `--help` and `all`. */
-export const NOTIFY_SETTINGS: Record<string, string> = describeVariables(NOTIFY_VARIABLES);
 
 /** Nothing: the pack needs nothing outside the bus, so `switchboard all` always runs it. */
 export const NOTIFY_TO_RUN: string | undefined = undefined;

@@ -1,5 +1,5 @@
 import { ConfigError, type Env } from '../../shared/config.ts';
-import { defineVariables, describeVariables, readInteger, readText } from '../../shared/config-variables.ts';
+import { defineVariables, readInteger, readText } from '../../shared/config-variables.ts';
 
 /** The settings of the pack; the defaults are SLACK_VARIABLES'. */
 export interface SlackConfig {
@@ -47,9 +47,6 @@ export const SLACK_VARIABLES = defineVariables({
   SLACK_PACE_PER_SECOND: { defaultValue: 1, meaning: 'messages per second per channel after the burst' },
   SLACK_USER_CACHE_TTL: { defaultValue: 600, meaning: "seconds a user's details are cached" },
 });
-
-/** name -> meaning and default, for the CLI's `--help` and `all`. */
-export const SLACK_SETTINGS: Record<string, string> = describeVariables(SLACK_VARIABLES);
 
 /** What `switchboard all` says when the pack is not configured: only what makes it run. */
 export const SLACK_TO_RUN = 'set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (or SLACK_SIGNING_SECRET)';

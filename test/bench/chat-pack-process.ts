@@ -51,7 +51,8 @@ process.exitCode = await runCommand(
     {
       name: 'slack',
       summary: 'benchmark pack',
-      settings: {},
+      variables: [],
+      toRun: undefined,
       isConfigured: () => true,
       load: async () => slack,
     },

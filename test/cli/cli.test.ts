@@ -3,8 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { MATTERMOST_VARIABLES } from '../../packs/mattermost/mattermost-config.ts';
 import type { AmqpBus } from '../../shared/bus/amqp/amqp-bus.ts';
 import { packQueueName } from '../../shared/bus/topology.ts';
+import { listVariables, plainText } from '../../shared/config-variables.ts';
 import type { PackRuntime } from '../../shared/runtime/pack-runtime.ts';
 import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../support/bus.ts';
 import { CLI, runCli, spawnNode } from '../support/processes.ts';
@@ -141,13 +143,29 @@ describe('switchboard send and tail', () => {
   });
 });
 
+describe('switchboard pack <name> --help', () => {
+  test("lists that pack's own variables with their defaults, from its config parser's definitions", async () => {
+    const { code, stdout } = await runCli(['pack', 'mattermost', '--help']);
+    assert.equal(code, 0);
+    for (const variable of listVariables(MATTERMOST_VARIABLES)) {
+      const row = stdout.split('\n').find((line) => line.trimStart().startsWith(`${variable.name} `));
+      assert.ok(row, `${variable.name} is listed`);
+      assert.ok(row.includes(plainText(variable.default)), `${variable.name} shows its default: ${row}`);
+    }
+    assert.doesNotMatch(stdout, /SLACK_BOT_TOKEN/, "another pack's variables are left out");
+  });
+});
+
 describe('switchboard all (npm start)', () => {
   test('with no configuration it starts on the in-memory bus, stays up, says what is missing, and stops on SIGTERM', async () => {
     const { AMQP_URL: _unused, ...withoutBroker } = process.env;
     const dataDir = await mkdtemp(join(tmpdir(), 'sb-all-'));
     const all = spawnNode(CLI, ['all'], { ...withoutBroker, SWITCHBOARD_DATA_DIR: dataDir });
     await all.waitForOutput(/in-memory bus/);
-    await all.waitForOutput(/no packs yet|not configured/);
+    // Only what would make the pack run, not every variable it reads.
+    const slack = await all.waitForOutput(/pack slack is not configured[^"\n]*/);
+    assert.match(slack, /set SLACK_BOT_TOKEN and SLACK_APP_TOKEN \(or SLACK_SIGNING_SECRET\) to run it/);
+    assert.doesNotMatch(slack, /SLACK_HTTP_PORT/);
     await all.waitForOutput(/"msg":"engine started"/);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(all.child.exitCode, null, 'still running');

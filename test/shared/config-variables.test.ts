@@ -4,7 +4,6 @@ import { ConfigError } from '../../shared/config.ts';
 import {
   defaultValues,
   defineVariables,
-  describeVariables,
   listVariables,
   readInteger,
   readText,
@@ -47,15 +46,6 @@ test('parsers read the value, or the definition’s default when it is unset or 
     () => readInteger({ EXAMPLE_PORT: 'http' }, EXAMPLE.EXAMPLE_PORT, 0, 65_535),
     (error: unknown) => error instanceof ConfigError && error.variable === 'EXAMPLE_PORT',
   );
-});
-
-test('the older settings form is plain text: meaning, then the default', () => {
-  assert.deepEqual(describeVariables(EXAMPLE), {
-    EXAMPLE_TOKEN: 'the token, ex-... (required)',
-    EXAMPLE_PORT: 'port of POST /hooks (default: 8000)',
-    EXAMPLE_HOST: 'bind address (default: every interface)',
-    EXAMPLE_STATE_DIR: 'where the state is kept (default: unset (memory only))',
-  });
 });
 
 test('--help shows name, default and meaning in aligned columns, wrapping long meanings', () => {

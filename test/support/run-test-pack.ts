@@ -13,7 +13,8 @@ const catalog = [
   {
     name,
     summary: 'test pack',
-    settings: {},
+    variables: [],
+    toRun: undefined,
     isConfigured: () => true,
     load: async () => {
       const pack = createTestPack(name);
