@@ -1,5 +1,11 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { ConfigError, type Env } from '../shared/config.ts';
+import { type Config, ConfigError, type Env } from '../shared/config.ts';
+import {
+  createLogger,
+  type Logger,
+  type LogLevel,
+  resolveLogFormat,
+} from '../shared/observability/logger.ts';
 
 /** Exit codes of every `switchboard` command (documented in `switchboard --help`). */
 export const EXIT = {
@@ -90,6 +96,7 @@ export async function runCommand(command: CliCommand, argv: string[], io: CliIo)
 export const COMMON_SETTINGS_HELP = `Environment:
   AMQP_URL                      RabbitMQ URL (default: amqp://localhost)
   LOG_LEVEL                     fatal|error|warn|info|debug|trace|silent (default: info); logs go to stderr
+  LOG_FORMAT                    pretty|json (default: pretty on a terminal, json otherwise)
   HEALTH_PORT                   serve /healthz, /readyz, /metrics on this port (default: unset, not served)`;
 
 export const RUNTIME_SETTINGS_HELP = `  SWITCHBOARD_LABELS            this instance's labels, k=v,k2=v2 (default: none)
@@ -101,3 +108,8 @@ export const RUNTIME_SETTINGS_HELP = `  SWITCHBOARD_LABELS            this insta
   SWITCHBOARD_SHUTDOWN_GRACE    seconds in-flight commands get on SIGTERM (default: 25)
   SWITCHBOARD_PUBLISH_TIMEOUT   seconds a publish waits for the broker (default: 30)
   SWITCHBOARD_DEDUPE_CAPACITY   finished commands remembered for dedupe (default: 10000)`;
+
+/** A command's logger, on stderr: readable lines on a terminal, JSON lines otherwise (LOG_FORMAT). */
+export function processLogger(config: Config, name: string, level: LogLevel = config.logLevel): Logger {
+  return createLogger({ level, name, format: resolveLogFormat(config.logFormat, process.stderr.isTTY) });
+}

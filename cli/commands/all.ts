@@ -3,7 +3,6 @@ import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../engine/engine-con
 import { startEngine } from '../../engine/start-engine.ts';
 import { parseConfig } from '../../shared/config.ts';
 import { renderVariablesHelp } from '../../shared/config-variables.ts';
-import { createLogger } from '../../shared/observability/logger.ts';
 import { runUntilSignalled, type Service, startPack } from '../../shared/runtime/process.ts';
 import {
   type CliCommand,
@@ -12,6 +11,7 @@ import {
   EXIT,
   PROCESS_OPTIONS,
   parseCommandLine,
+  processLogger,
   RUNTIME_SETTINGS_HELP,
   UsageError,
 } from '../cli-support.ts';
@@ -51,7 +51,7 @@ ${ENGINE_SETTINGS_HELP}
         logLevel: values['log-level'],
       });
       const engineConfig = parseEngineConfig(io.env, { flows: values.flows, dataDir: values['data-dir'] });
-      const logger = createLogger({ level: config.logLevel, name: 'switchboard' });
+      const logger = processLogger(config, 'switchboard');
       const configured = catalog.filter((entry) => entry.isConfigured(io.env));
       for (const entry of catalog.filter((candidate) => !configured.includes(candidate))) {
         logger.info({ pack: entry.name }, `pack ${entry.name} is not configured: ${entry.toRun} to run it`);

@@ -1,7 +1,6 @@
 import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../engine/engine-config.ts';
 import { startEngine } from '../../engine/start-engine.ts';
 import { parseConfig } from '../../shared/config.ts';
-import { createLogger } from '../../shared/observability/logger.ts';
 import { runUntilSignalled } from '../../shared/runtime/process.ts';
 import {
   type CliCommand,
@@ -10,6 +9,7 @@ import {
   EXIT,
   PROCESS_OPTIONS,
   parseCommandLine,
+  processLogger,
   UsageError,
 } from '../cli-support.ts';
 
@@ -39,7 +39,7 @@ ${ENGINE_SETTINGS_HELP}
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const config = parseConfig(io.env, { healthPort: values['health-port'], logLevel: values['log-level'] });
     const engineConfig = parseEngineConfig(io.env, { flows: values.flows, dataDir: values['data-dir'] });
-    const logger = createLogger({ level: config.logLevel, name: 'switchboard-engine' });
+    const logger = processLogger(config, 'switchboard-engine');
     const code = await runUntilSignalled({
       name: 'switchboard engine',
       config,

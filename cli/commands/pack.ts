@@ -1,6 +1,5 @@
 import { parseConfig } from '../../shared/config.ts';
 import { renderVariablesHelp } from '../../shared/config-variables.ts';
-import { createLogger } from '../../shared/observability/logger.ts';
 import { runUntilSignalled, startPack } from '../../shared/runtime/process.ts';
 import {
   type CliCommand,
@@ -8,6 +7,7 @@ import {
   EXIT,
   PROCESS_OPTIONS,
   parseCommandLine,
+  processLogger,
   RUNTIME_SETTINGS_HELP,
   UsageError,
 } from '../cli-support.ts';
@@ -80,7 +80,7 @@ ${RUNTIME_SETTINGS_HELP}
         ...(values.flows ? { SWITCHBOARD_FLOWS_DIR: values.flows } : {}),
         ...(values.audiences ? { NOTIFY_AUDIENCES: values.audiences } : {}),
       });
-      const logger = createLogger({ level: config.logLevel, name: `switchboard-${entry.name}` });
+      const logger = processLogger(config, `switchboard-${entry.name}`);
       const code = await runUntilSignalled({
         name: `switchboard ${entry.name}`,
         config,

@@ -4,7 +4,6 @@ import type { Bus } from '../../shared/bus/bus.ts';
 import { COMMANDS_EXCHANGE, packQueueName, routingKey } from '../../shared/bus/topology.ts';
 import { parseConfig } from '../../shared/config.ts';
 import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
-import { createLogger } from '../../shared/observability/logger.ts';
 import { redactUrl } from '../../shared/observability/redact.ts';
 import { parseLabels } from '../../shared/runtime/labels.ts';
 import { connectBus } from '../../shared/runtime/process.ts';
@@ -14,6 +13,7 @@ import {
   COMMON_SETTINGS_HELP,
   EXIT,
   parseCommandLine,
+  processLogger,
   UsageError,
 } from '../cli-support.ts';
 
@@ -73,10 +73,7 @@ ${COMMON_SETTINGS_HELP}
       throw new UsageError(`--labels: ${(error as Error).message}`);
     }
     const config = parseConfig(io.env);
-    const logger = createLogger({
-      level: io.env.LOG_LEVEL ? config.logLevel : 'error',
-      name: 'switchboard-send',
-    });
+    const logger = processLogger(config, 'switchboard-send', io.env.LOG_LEVEL ? config.logLevel : 'error');
     let bus: Bus;
     try {
       bus = await connectBus(config, logger, 'switchboard send', { initialRetries: 2 });

@@ -2,10 +2,16 @@ import type { Bus, Consumption } from '../../shared/bus/bus.ts';
 import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE } from '../../shared/bus/topology.ts';
 import { parseConfig } from '../../shared/config.ts';
 import type { Envelope } from '../../shared/envelope.ts';
-import { createLogger } from '../../shared/observability/logger.ts';
 import { redactUrl } from '../../shared/observability/redact.ts';
 import { connectBus } from '../../shared/runtime/process.ts';
-import { type CliCommand, COMMON_SETTINGS_HELP, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
+import {
+  type CliCommand,
+  COMMON_SETTINGS_HELP,
+  EXIT,
+  parseCommandLine,
+  processLogger,
+  UsageError,
+} from '../cli-support.ts';
 
 export const tailCommand: CliCommand = {
   name: 'tail',
@@ -37,10 +43,7 @@ ${COMMON_SETTINGS_HELP}
       throw new UsageError(`"${pattern}" is not a topic pattern (words, * or #, separated by dots)`);
     }
     const config = parseConfig(io.env);
-    const logger = createLogger({
-      level: io.env.LOG_LEVEL ? config.logLevel : 'warn',
-      name: 'switchboard-tail',
-    });
+    const logger = processLogger(config, 'switchboard-tail', io.env.LOG_LEVEL ? config.logLevel : 'warn');
     let bus: Bus;
     try {
       bus = await connectBus(config, logger, 'switchboard tail', { initialRetries: 2 });

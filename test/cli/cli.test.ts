@@ -143,6 +143,29 @@ describe('switchboard send and tail', () => {
   });
 });
 
+describe('LOG_FORMAT', () => {
+  test('pretty gives readable lines, as a terminal gets by default; piped, the lines are JSON', async () => {
+    const { AMQP_URL: _unused, ...withoutBroker } = process.env;
+    const dataDir = await mkdtemp(join(tmpdir(), 'sb-pretty-'));
+    const pretty = spawnNode(CLI, ['all'], {
+      ...withoutBroker,
+      SWITCHBOARD_DATA_DIR: dataDir,
+      LOG_FORMAT: 'pretty',
+    });
+    const line = await pretty.waitForOutput(/INFO[^\n]*\(switchboard\):[^\n]*pack slack is not configured/);
+    assert.doesNotMatch(line, /^\{/);
+    await pretty.waitForOutput(/engine started/);
+    pretty.child.kill('SIGTERM');
+    assert.equal(await pretty.exit, 0);
+    const piped = spawnNode(CLI, ['all'], { ...withoutBroker, SWITCHBOARD_DATA_DIR: dataDir });
+    await piped.waitForOutput(/\{"level":30,[^\n]*"msg":"pack slack is not configured/);
+    await piped.waitForOutput(/"msg":"engine started"/);
+    piped.child.kill('SIGTERM');
+    assert.equal(await piped.exit, 0);
+    await rm(dataDir, { recursive: true });
+  });
+});
+
 describe('switchboard pack <name> --help', () => {
   test("lists that pack's own variables with their defaults, from its config parser's definitions", async () => {
     const { code, stdout } = await runCli(['pack', 'mattermost', '--help']);

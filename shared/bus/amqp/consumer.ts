@@ -110,7 +110,7 @@ export class QueueConsumer implements Consumption {
     const reply = await channel.consume(queue, (message) => {
       if (message === null) {
         // The broker cancelled us (queue deleted, or a cluster node left): start over on a new channel.
-        this.#options.logger.warn({ queue }, 'RabbitMQ cancelled the consumer, reopening');
+        this.#options.logger.warn('RabbitMQ cancelled the consumer, reopening');
         void channel.close().catch(() => {});
         return;
       }
