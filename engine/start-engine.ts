@@ -4,11 +4,17 @@ import type { EngineConfig } from './engine-config.ts';
 import { EngineMetrics } from './engine-metrics.ts';
 import { checkFlowTemplates } from './flow-templates.ts';
 import { FlowDirectory } from './flows/flow-directory.ts';
+import type { FlowProblem } from './flows/parse-flow.ts';
 import { EngineStore } from './state/engine-store.ts';
 import { TemplateEngine } from './templates/template-engine.ts';
 
+/** The running engine, with what its first load of the flows found (for the start-up summary). */
+export interface EngineService extends Service {
+  readonly startedWith: { loaded: string[]; refused: FlowProblem[] };
+}
+
 /** Builds the engine's parts, loads and watches the flows, and starts consuming events. */
-export async function startEngine(parts: ProcessParts, config: EngineConfig): Promise<Service> {
+export async function startEngine(parts: ProcessParts, config: EngineConfig): Promise<EngineService> {
   const logger = parts.logger.child({ component: 'engine' });
   const store = EngineStore.open(config.dataDir, {
     groupCommit: {
@@ -32,6 +38,8 @@ export async function startEngine(parts: ProcessParts, config: EngineConfig): Pr
     retention: { maxAgeMs: config.retentionMaxAgeMs, maxCount: config.retentionMaxCount },
     queue: config.queue,
   });
+  const refusedAtStart: FlowProblem[] = [];
+  let opened = false;
   const flows = await FlowDirectory.open({
     dir: config.flowsDir,
     validate: (flow, file) => checkFlowTemplates(flow, file, templates),
@@ -40,6 +48,7 @@ export async function startEngine(parts: ProcessParts, config: EngineConfig): Pr
       logger.info({ flows: loaded.map((flow) => `${flow.flow.name}@${flow.version}`) }, 'flows reloaded');
     },
     onProblems: (problems) => {
+      if (!opened) refusedAtStart.push(...problems);
       for (const problem of problems)
         logger.error(
           problem,
@@ -47,6 +56,7 @@ export async function startEngine(parts: ProcessParts, config: EngineConfig): Pr
         );
     },
   });
+  opened = true;
   engine.setFlows(flows.flows());
   await engine.start();
   logger.info(
@@ -54,6 +64,7 @@ export async function startEngine(parts: ProcessParts, config: EngineConfig): Pr
     'engine started',
   );
   return {
+    startedWith: { loaded: flows.flows().map((flow) => flow.flow.name), refused: refusedAtStart },
     get ready() {
       return engine.ready;
     },

@@ -16,6 +16,7 @@ import {
   UsageError,
 } from '../cli-support.ts';
 import { PACK_CATALOG, type PackEntry } from '../pack-catalog.ts';
+import { startupSummary } from '../startup-summary.ts';
 
 export function allCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCommand {
   const settings = catalog
@@ -53,9 +54,6 @@ ${ENGINE_SETTINGS_HELP}
       const engineConfig = parseEngineConfig(io.env, { flows: values.flows, dataDir: values['data-dir'] });
       const logger = processLogger(config, 'switchboard');
       const configured = catalog.filter((entry) => entry.isConfigured(io.env));
-      for (const entry of catalog.filter((candidate) => !configured.includes(candidate))) {
-        logger.info({ pack: entry.name }, `pack ${entry.name} is not configured: ${entry.toRun} to run it`);
-      }
       if (configured.length === 0) {
         logger.warn(
           catalog.length === 0
@@ -84,8 +82,20 @@ ${ENGINE_SETTINGS_HELP}
         memoryBus: !config.amqpUrlSet,
         start: async (parts) => {
           const services: Service[] = [];
-          if (runEngine) services.push(await startEngine(parts, engineConfig));
+          const engine = runEngine ? await startEngine(parts, engineConfig) : undefined;
+          if (engine) services.push(engine);
           for (const pack of packs) services.push(await startPack(pack, parts));
+          logger.info(
+            startupSummary({
+              brokerUrl: config.amqpUrlSet ? config.amqpUrl : undefined,
+              flows: engine && { dir: engineConfig.flowsDir, ...engine.startedWith },
+              packs: catalog.map((entry) => ({
+                name: entry.name,
+                running: configured.includes(entry),
+                toRun: entry.toRun,
+              })),
+            }),
+          );
           return services;
         },
       });

@@ -152,13 +152,13 @@ describe('LOG_FORMAT', () => {
       SWITCHBOARD_DATA_DIR: dataDir,
       LOG_FORMAT: 'pretty',
     });
-    const line = await pretty.waitForOutput(/INFO[^\n]*\(switchboard\):[^\n]*pack slack is not configured/);
+    const line = await pretty.waitForOutput(/INFO[^\n]*\(switchboard\): Switchboard is running\./);
     assert.doesNotMatch(line, /^\{/);
     await pretty.waitForOutput(/engine started/);
     pretty.child.kill('SIGTERM');
     assert.equal(await pretty.exit, 0);
     const piped = spawnNode(CLI, ['all'], { ...withoutBroker, SWITCHBOARD_DATA_DIR: dataDir });
-    await piped.waitForOutput(/\{"level":30,[^\n]*"msg":"pack slack is not configured/);
+    await piped.waitForOutput(/\{"level":30,[^\n]*"msg":"Switchboard is running\./);
     await piped.waitForOutput(/"msg":"engine started"/);
     piped.child.kill('SIGTERM');
     assert.equal(await piped.exit, 0);
@@ -185,10 +185,19 @@ describe('switchboard all (npm start)', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'sb-all-'));
     const all = spawnNode(CLI, ['all'], { ...withoutBroker, SWITCHBOARD_DATA_DIR: dataDir });
     await all.waitForOutput(/in-memory bus/);
-    // Only what would make the pack run, not every variable it reads.
-    const slack = await all.waitForOutput(/pack slack is not configured[^"\n]*/);
-    assert.match(slack, /set SLACK_BOT_TOKEN and SLACK_APP_TOKEN \(or SLACK_SIGNING_SECRET\) to run it/);
-    assert.doesNotMatch(slack, /SLACK_HTTP_PORT/);
+    // Start-up ends with a summary: the bus, the flows, and for each pack not running only what would
+    // make it run, not every variable it reads.
+    const summary = JSON.parse(
+      await all.waitForOutput(/\{[^\n]*"msg":"Switchboard is running\.[^\n]*\}/),
+    ).msg;
+    assert.match(summary, /bus: +in-memory/);
+    assert.match(summary, /flows: +\d+ loaded from [^\n]*: [^\n]*echo/);
+    const slack = summary.split('\n').find((line: string) => line.trim().startsWith('slack:'));
+    assert.equal(
+      slack?.trim(),
+      'slack: not configured; set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (or SLACK_SIGNING_SECRET) to run it',
+    );
+    assert.match(summary, /notify: running/);
     await all.waitForOutput(/"msg":"engine started"/);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(all.child.exitCode, null, 'still running');
