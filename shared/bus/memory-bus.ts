@@ -12,7 +12,32 @@ import {
   type QueueSpec,
   UnprocessableMessage,
 } from './bus.ts';
-import { DEAD_LETTER_QUEUE, DEAD_LETTER_REASON_HEADER, topicMatches } from './topology.ts';
+import {
+  COMMANDS_EXCHANGE,
+  DEAD_LETTER_QUEUE,
+  DEAD_LETTER_REASON_HEADER,
+  type ExchangeName,
+  topicMatches,
+} from './topology.ts';
+
+/**
+ * The most commands MemoryBus keeps waiting for packs that have no queue yet, all packs together; past it,
+ * publishing another such command rejects, so a flow firing at a pack that never starts cannot fill memory.
+ */
+export const MAX_WAITING_COMMANDS = 10_000;
+
+export interface MemoryBusOptions {
+  /** See MAX_WAITING_COMMANDS, the default. */
+  maxWaitingCommands?: number | undefined;
+}
+
+/** Commands waiting for their pack's queue, per routing key (what a console or a metric shows). */
+export interface WaitingCommands {
+  routingKey: string;
+  count: number;
+  /** When the oldest of them was published (ISO 8601). */
+  oldestAt: string;
+}
 
 /** Nothing takes a delivery back from a handler in one process. */
 const NEVER_RETURNED = new AbortController().signal;
@@ -23,6 +48,11 @@ interface StoredMessage {
   routingKey: string;
   headers: Record<string, string>;
   deliveries: number;
+}
+
+interface WaitingCommand {
+  message: StoredMessage;
+  publishedAt: Date;
 }
 
 interface MemoryConsumer {
@@ -48,12 +78,25 @@ interface MemoryQueue {
  * The bus inside one process, with RabbitMQ's semantics: topic routing, competing consumers, prefetch,
  * a failed handler tried again in place, and dead-lettering of malformed bodies. Bodies are encoded
  * and decoded as on the wire, so a handler sees exactly what it would see from RabbitMQ.
+ *
+ * One difference: a command that no pack queue is bound for waits (up to maxWaitingCommands) and goes to
+ * the first pack queue declared later that it matches. RabbitMQ drops it, but there pack queues are
+ * durable and exist once any instance of the pack ever started; in one process, nothing has declared
+ * them before the packs start, and a pack that is not configured never does. Events nobody is bound
+ * for are dropped, as on RabbitMQ.
  */
 export class MemoryBus implements Bus {
   readonly #queues = new Map<string, MemoryQueue>();
+  /** In publish order. */
+  #waiting: WaitingCommand[] = [];
+  readonly #maxWaitingCommands: number;
   readonly #holds = new Set<string>();
   #privateCounter = 0;
   #closed = false;
+
+  constructor(options: MemoryBusOptions = {}) {
+    this.#maxWaitingCommands = options.maxWaitingCommands ?? MAX_WAITING_COMMANDS;
+  }
 
   isConnected(): boolean {
     return !this.#closed;
@@ -62,6 +105,21 @@ export class MemoryBus implements Bus {
   /** Every message currently waiting in a queue (tests read the dead-letter queue this way). */
   peek(queue: string): Array<{ body: Buffer; headers: Record<string, string> }> {
     return (this.#queues.get(queue)?.messages ?? []).map(({ body, headers }) => ({ body, headers }));
+  }
+
+  /** The commands waiting for a pack queue to be declared, per routing key, oldest first. */
+  waitingCommands(): WaitingCommands[] {
+    const byKey = new Map<string, WaitingCommands>();
+    for (const { message, publishedAt } of this.#waiting) {
+      const entry = byKey.get(message.routingKey) ?? {
+        routingKey: message.routingKey,
+        count: 0,
+        oldestAt: publishedAt.toISOString(),
+      };
+      entry.count++;
+      byKey.set(message.routingKey, entry);
+    }
+    return [...byKey.values()];
   }
 
   async publish(destination: Destination, envelope: Envelope, options: PublishOptions = {}): Promise<void> {
@@ -75,21 +133,32 @@ export class MemoryBus implements Bus {
       'queue' in destination
         ? [this.#queues.get(destination.queue)].filter((queue) => queue !== undefined)
         : [...this.#queues.values()].filter((queue) =>
-            queue.bindings.some(
-              (binding) =>
-                binding.exchange === destination.exchange &&
-                topicMatches(binding.pattern, destination.routingKey),
-            ),
+            isBoundFor(queue, destination.exchange, destination.routingKey),
           );
     const routingKey = 'queue' in destination ? destination.queue : destination.routingKey;
+    const message = (): StoredMessage => ({
+      body,
+      replyTo: options.replyTo,
+      routingKey,
+      headers: { ...options.headers },
+      deliveries: 0,
+    });
+    // A private queue (tail) bound for the command sees it too, but it is a pack queue that must run it.
+    if (
+      'exchange' in destination &&
+      destination.exchange === COMMANDS_EXCHANGE &&
+      !targets.some((queue) => queue.durable)
+    ) {
+      if (this.#waiting.length >= this.#maxWaitingCommands) {
+        throw new Error(
+          `command "${routingKey}" refused: no instance of pack "${routingKey.split('.')[0]}" has started on ` +
+            `the in-memory bus, and ${this.#maxWaitingCommands} commands (the limit) already wait for their packs`,
+        );
+      }
+      this.#waiting.push({ message: message(), publishedAt: new Date() });
+    }
     for (const queue of targets) {
-      queue.messages.push({
-        body,
-        replyTo: options.replyTo,
-        routingKey,
-        headers: { ...options.headers },
-        deliveries: 0,
-      });
+      queue.messages.push(message());
       this.#schedule(queue);
     }
   }
@@ -161,7 +230,23 @@ export class MemoryBus implements Bus {
         queue.bindings.push(binding);
       }
     }
+    if (durable) this.#handWaitingTo(queue);
     return queue;
+  }
+
+  /** Moves the waiting commands this pack queue is bound for into it, in publish order. */
+  #handWaitingTo(queue: MemoryQueue): void {
+    const left: WaitingCommand[] = [];
+    for (const waiting of this.#waiting) {
+      if (isBoundFor(queue, COMMANDS_EXCHANGE, waiting.message.routingKey)) {
+        queue.messages.push(waiting.message);
+      } else {
+        left.push(waiting);
+      }
+    }
+    if (left.length === this.#waiting.length) return;
+    this.#waiting = left;
+    this.#schedule(queue);
   }
 
   #schedule(queue: MemoryQueue): void {
@@ -236,4 +321,10 @@ export class MemoryBus implements Bus {
     const dead = this.#declare(DEAD_LETTER_QUEUE, true, []);
     dead.messages.push({ ...message, headers: { ...message.headers, [DEAD_LETTER_REASON_HEADER]: reason } });
   }
+}
+
+function isBoundFor(queue: MemoryQueue, exchange: ExchangeName, routingKey: string): boolean {
+  return queue.bindings.some(
+    (binding) => binding.exchange === exchange && topicMatches(binding.pattern, routingKey),
+  );
 }

@@ -6,8 +6,11 @@ import {
   COMMANDS_EXCHANGE,
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_REASON_HEADER,
+  EVENTS_EXCHANGE,
 } from '../../../shared/bus/topology.ts';
 import { createEnvelope } from '../../../shared/envelope.ts';
+import { EventCollector } from '../../support/bus.ts';
+import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 
 const spec = (prefetch: number): QueueSpec => ({
   name: 'switchboard.pack.p',
@@ -111,5 +114,97 @@ test('stop() puts a message waiting to be tried again back in the queue, for the
   });
   await settle();
   assert.deepEqual(seen, [true]);
+  await bus.close();
+});
+
+const post = (pack: string, message: string) =>
+  createEnvelope({ kind: 'command', pack, name: 'Post', payload: { channelId: 'C1', message } });
+
+test('a command for a pack that is not running yet waits, counted, and is answered once the pack starts', async () => {
+  const bus = new MemoryBus();
+  const results = await EventCollector.start(bus, 'waits.*');
+  const tailed: string[] = [];
+  await bus.consume(
+    {
+      durability: 'private',
+      bindings: [{ exchange: COMMANDS_EXCHANGE, pattern: 'waits.*' }],
+      kind: 'command',
+      prefetch: 10,
+    },
+    async ({ envelope }) => {
+      tailed.push(envelope.id);
+    },
+  );
+  const first = post('waits', 'one');
+  const second = post('waits', 'two');
+  await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: 'waits.Post' }, first);
+  await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: 'waits.Post' }, second);
+  await settle();
+  assert.deepEqual(tailed, [first.id, second.id], 'a tail sees them, but they still wait for the pack');
+  const waiting = bus.waitingCommands();
+  assert.deepEqual(
+    waiting.map(({ routingKey, count }) => ({ routingKey, count })),
+    [{ routingKey: 'waits.Post', count: 2 }],
+  );
+  assert.ok(
+    Date.now() - Date.parse(String(waiting[0]?.oldestAt)) < 1000,
+    `oldestAt: ${waiting[0]?.oldestAt}`,
+  );
+
+  const outside = new FakeOutsideSystem();
+  const runtime = await startTestPack(bus, { name: 'waits', outside });
+  const posted = await results.waitFor((event) => event.name === 'Posted', 2);
+  assert.deepEqual(
+    posted.map((event) => event.causationId),
+    [first.id, second.id],
+  );
+  assert.deepEqual(
+    outside.posts.map((p) => p.message),
+    ['one', 'two'],
+  );
+  assert.deepEqual(bus.waitingCommands(), []);
+  await results.stop();
+  await runtime.stop({ graceMs: 1000 });
+  await bus.close();
+});
+
+test('past the bound, publishing a command for a pack that is not running rejects, naming the pack and the limit', async () => {
+  const bus = new MemoryBus({ maxWaitingCommands: 3 });
+  for (const message of ['1', '2', '3']) {
+    await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: 'full.Post' }, post('full', message));
+  }
+  await assert.rejects(
+    bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: 'full.Post' }, post('full', '4')),
+    /"full\.Post" refused: no instance of pack "full" .* 3 commands \(the limit\)/,
+  );
+  assert.equal(bus.waitingCommands()[0]?.count, 3);
+  const seen: string[] = [];
+  await bus.consume(
+    {
+      ...spec(10),
+      name: 'switchboard.pack.full',
+      bindings: [{ exchange: COMMANDS_EXCHANGE, pattern: 'full.*' }],
+    },
+    async ({ envelope }) => {
+      seen.push(String((envelope.payload as { message: string }).message));
+    },
+  );
+  await settle();
+  assert.deepEqual(seen, ['1', '2', '3']);
+  assert.deepEqual(bus.waitingCommands(), []);
+  await bus.close();
+});
+
+test('an event nobody listens to is dropped, not kept for a later listener', async () => {
+  const bus = new MemoryBus();
+  await bus.publish(
+    { exchange: EVENTS_EXCHANGE, routingKey: 'quiet.Happened' },
+    createEnvelope({ kind: 'event', pack: 'quiet', name: 'Happened', payload: {} }),
+  );
+  const late = await EventCollector.start(bus, 'quiet.*');
+  await settle();
+  assert.deepEqual(late.events, []);
+  assert.deepEqual(bus.waitingCommands(), []);
+  await late.stop();
   await bus.close();
 });
