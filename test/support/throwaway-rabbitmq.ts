@@ -17,9 +17,9 @@ import {
 import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { installDebianPackage } from './debian-packages.ts';
 
 // A private RabbitMQ node for tests: random loopback ports, its own temp dir, no plugins.
 export interface ThrowawayBroker {
@@ -104,46 +104,12 @@ function isDirectServerScript(path: string): boolean {
 
 export async function ensureRabbitmqInstalled(log: Log): Promise<void> {
   if (findRabbitmqServer()) return;
-  const aptGet = findExecutable('apt-get');
-  if (process.getuid?.() !== 0 || !aptGet)
-    throw new Error(`RabbitMQ server is not installed. ${INSTALL_HINT}`);
-  log('rabbitmq-server not found; installing it with apt-get');
-  await runLogged(aptGet, ['update'], log);
-  await runLogged(aptGet, ['install', '-y', '--no-install-recommends', 'rabbitmq-server'], log);
+  await installDebianPackage('rabbitmq-server', log, INSTALL_HINT);
   if (!findRabbitmqServer()) {
     throw new Error(
       `apt-get installed rabbitmq-server but no usable rabbitmq-server script was found. ${INSTALL_HINT}`,
     );
   }
-}
-
-function findExecutable(name: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  return dirs.map((dir) => join(dir, name)).find((path) => isExecutable(path));
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function runLogged(command: string, args: string[], log: Log): Promise<void> {
-  const child = spawn(command, args, {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', log);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit code ${code}`})`));
-    });
-  });
 }
 
 export async function startThrowawayBroker(options: { log?: Log } = {}): Promise<ThrowawayBroker> {

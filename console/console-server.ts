@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Bus } from '../shared/bus/bus.ts';
+import type { Logger } from '../shared/observability/logger.ts';
+import { handleApi } from './api.ts';
+import type { ConsoleConfig } from './console-config.ts';
+import { guardRequest, SECURITY_HEADERS, sendError } from './http-guard.ts';
+import { PackDirectory } from './pack-directory.ts';
+import { loadStaticFiles, sendStatic } from './static-files.ts';
+
+export interface RunningConsole {
+  /** http://<host>:<port>, with the port actually bound (SWITCHBOARD_CONSOLE_PORT=0 picks one). */
+  readonly url: string;
+  /** Stops listening, drops open connections and stops consuming the bus. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Serves the web console (pages and /api/) from what it reads on `bus`; see docs/console.md. */
+export async function startConsole(options: {
+  bus: Bus;
+  logger: Logger;
+  config: ConsoleConfig;
+}): Promise<RunningConsole> {
+  const { bus, config } = options;
+  const logger = options.logger.child({ component: 'console' });
+  const files = loadStaticFiles();
+  // Consuming before listening: the first page already shows what started meanwhile.
+  const packs = await PackDirectory.start(bus, logger);
+
+  const server = createServer((request, response) => {
+    try {
+      handle(request, response);
+    } catch (error) {
+      logger.error({ reason: (error as Error).message, path: request.url }, 'console request failed');
+      if (!response.headersSent) {
+        sendError(response, { status: 500, code: 'internal', message: 'the console failed; see its log' });
+      } else response.destroy();
+    }
+  });
+
+  function handle(request: IncomingMessage, response: ServerResponse): void {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+    const refusal = guardRequest(request, config.token);
+    if (refusal) {
+      // Unread bodies would keep the connection busy; closing is cheaper than draining up to any size.
+      if (refusal.status === 413) response.setHeader('Connection', 'close');
+      sendError(response, refusal);
+      return;
+    }
+    const path = new URL(request.url ?? '/', 'http://console').pathname;
+    const file = files.get(path);
+    if (path.startsWith('/api/')) handleApi(request, response, path, { packs });
+    else if (file && (request.method === 'GET' || request.method === 'HEAD')) sendStatic(response, file);
+    else sendError(response, { status: 404, code: 'not_found', message: `nothing at ${path}` });
+  }
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await packs.stop();
+    throw new Error(
+      `the console cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, token: config.token ? 'required' : 'none' }, 'console listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+        await packs.stop();
+      })();
+      return closing;
+    },
+  };
+}

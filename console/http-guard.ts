@@ -1,0 +1,120 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Request bodies above this get 413 (issue 13, Security). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * No inline script or style anywhere: pages load their modules from /static and /vendor. frame-ancestors
+ * and X-Frame-Options both forbid framing (old browsers know only the header).
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/** Why a request is turned away before any route sees it, or undefined to let it through. */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * The checks every request passes, in order: the token (when set), the Origin of state-changing requests,
+ * the declared body size. Routes that read a body must still read it through readBody, which counts.
+ */
+export function guardRequest(request: IncomingMessage, token: string | undefined): Refusal | undefined {
+  if (token !== undefined && !hasBearerToken(request, token)) {
+    return {
+      status: 401,
+      code: 'unauthorized',
+      message: 'send Authorization: Bearer <SWITCHBOARD_CONSOLE_TOKEN>',
+    };
+  }
+  if (isStateChanging(request.method) && !isSameOrigin(request)) {
+    return {
+      status: 403,
+      code: 'cross_origin',
+      message: 'a request that changes something must come from the console itself (Origin)',
+    };
+  }
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) return tooLarge();
+  return undefined;
+}
+
+/** Constant-time compare, so response timing says nothing about how much of a guess was right. */
+export function hasBearerToken(request: IncomingMessage, token: string): boolean {
+  const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
+  if (!match?.[1]) return false;
+  const given = Buffer.from(match[1]);
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function isStateChanging(method: string | undefined): boolean {
+  return method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+}
+
+/**
+ * The one place state-changing requests check where they come from, so a web page the operator happens to
+ * visit cannot send commands through a console on localhost. Browsers always send Origin on such requests;
+ * a client without one (curl, scripts) is not a browser page and still needs the token when one is set.
+ */
+function isSameOrigin(request: IncomingMessage): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  return origin === `http://${request.headers.host}`;
+}
+
+/** Reads a body of at most MAX_BODY_BYTES, whatever Content-Length claimed; rejects with a 413 Refusal. */
+export async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(): Refusal {
+  return {
+    status: 413,
+    code: 'body_too_large',
+    message: `request bodies are limited to ${MAX_BODY_BYTES} bytes`,
+  };
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  response.end(response.req.method === 'HEAD' ? undefined : text);
+}
+
+export function sendError(response: ServerResponse, refusal: Refusal): void {
+  if (refusal.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+  sendJson(response, refusal.status, { error: { code: refusal.code, message: refusal.message } });
+}
