@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
 import { DELIVERY_LIMIT } from '../../../shared/bus/amqp/declare.ts';
-import {
-  COMMANDS_EXCHANGE,
-  DEAD_LETTER_QUEUE,
-  DEAD_LETTER_REASON_HEADER,
-  packQueueName,
-} from '../../../shared/bus/topology.ts';
+import { COMMANDS_EXCHANGE, DEAD_LETTER_REASON_HEADER, packQueueName } from '../../../shared/bus/topology.ts';
 import { createEnvelope } from '../../../shared/envelope.ts';
 import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
 import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
+import { deadLetterOf } from '../../support/dead-letters.ts';
 import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 
 /** What an outside service with nothing but a plain AMQP client does (docs/protocol.md). */
@@ -37,20 +33,6 @@ describe('the bus contract, seen from a plain AMQP client', () => {
     await bus.close();
     await connection.close();
   });
-
-  /** Reads the dead-letter queue until the message with this messageId shows up. */
-  async function deadLetterOf(messageId: string): Promise<GetMessage> {
-    for (let tries = 0; tries < 100; tries++) {
-      const message = await channel.get(DEAD_LETTER_QUEUE, { noAck: false });
-      if (message && message.properties.messageId === messageId) {
-        channel.ack(message);
-        return message;
-      }
-      if (message) channel.nack(message, false, true);
-      else await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`${messageId} never reached ${DEAD_LETTER_QUEUE}`);
-  }
 
   test('a minimal command {id, pack, name, payload} is answered through direct reply-to', async () => {
     let reply: amqp.ConsumeMessage | undefined;
@@ -108,7 +90,7 @@ describe('the bus contract, seen from a plain AMQP client', () => {
     test(`${what} is dead-lettered with the reason in a header, and the pack goes on`, async () => {
       const messageId = `garbage-${Math.random()}`;
       channel.publish(COMMANDS_EXCHANGE, `${pack}.Post`, body, { messageId, persistent: true });
-      const dead = await deadLetterOf(messageId);
+      const dead = await deadLetterOf(channel, messageId);
       assert.match(String(dead.properties.headers?.[DEAD_LETTER_REASON_HEADER]), reason);
       assert.equal(dead.properties.headers?.['x-switchboard-original-routing-key'], `${pack}.Post`);
       assert.equal(dead.content.length, body.length, 'the original bytes are kept');
@@ -175,7 +157,7 @@ describe('the bus contract, seen from a plain AMQP client', () => {
       else if ((await channel.checkQueue(queue)).messageCount === 0) break;
       else await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const dead = await deadLetterOf(messageId);
+    const dead = await deadLetterOf(channel, messageId);
     assert.ok(
       dead.properties.headers?.['x-death'] || dead.properties.headers?.['x-first-death-reason'],
       'RabbitMQ says why',

@@ -2,17 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
-import {
-  COMMANDS_EXCHANGE,
-  DEAD_LETTER_QUEUE,
-  DEAD_LETTER_REASON_HEADER,
-  routingKey,
-} from '../../../shared/bus/topology.ts';
+import { COMMANDS_EXCHANGE, DEAD_LETTER_REASON_HEADER, routingKey } from '../../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../../shared/envelope.ts';
 import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
 import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
+import { deadLetterOf } from '../../support/dead-letters.ts';
 import { FakeOutsideSystem, startTestPack } from '../../support/test-pack.ts';
 
 // AMQP short strings (messageId, correlationId, type, appId) hold 255 bytes and timestamps are unsigned
@@ -110,20 +106,6 @@ describe('a pack receiving a command whose ids or time AMQP cannot carry', () =>
     await senderBus?.close();
   });
 
-  /** Reads the dead-letter queue until the message with this messageId shows up. */
-  async function deadLetterOf(messageId: string): Promise<GetMessage> {
-    for (let tries = 0; tries < 100; tries++) {
-      const message = await outside.get(DEAD_LETTER_QUEUE, { noAck: false });
-      if (message && message.properties.messageId === messageId) {
-        outside.ack(message);
-        return message;
-      }
-      if (message) outside.nack(message, false, true);
-      else await sleep(100);
-    }
-    throw new Error(`${messageId} never reached ${DEAD_LETTER_QUEUE}`);
-  }
-
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['an id of 200 × é', { id: longId }, /envelope\/id is 400 bytes in UTF-8, more than the 255/],
     [
@@ -141,7 +123,7 @@ describe('a pack receiving a command whose ids or time AMQP cannot carry', () =>
         messageId,
         persistent: true,
       });
-      const dead = await deadLetterOf(messageId);
+      const dead = await deadLetterOf(outside, messageId);
       assert.match(String(dead.properties.headers?.[DEAD_LETTER_REASON_HEADER]), reason);
       assert.ok(!system.posts.some((post) => post.message === messageId), 'the bad command did not run');
 
