@@ -9,13 +9,8 @@ import { MATRIX_VARIABLES } from '../../packs/matrix/matrix-config.ts';
 import { MATTERMOST_VARIABLES } from '../../packs/mattermost/mattermost-config.ts';
 import { NOTIFY_VARIABLES } from '../../packs/notify/notify-config.ts';
 import { SLACK_VARIABLES } from '../../packs/slack/slack-config.ts';
-import {
-  type ConfigVariable,
-  listVariables,
-  readVariablesTable,
-  renderVariablesTable,
-  type VariableRow,
-} from '../../shared/config-variables.ts';
+import { type ConfigVariable, listVariables } from '../../shared/config-variables.ts';
+import { readVariablesTable, renderVariablesTable, type VariableRow } from '../support/readme-tables.ts';
 
 const README = resolve(import.meta.dirname, '../../README.md');
 
