@@ -74,6 +74,13 @@ export interface Consumption {
   readonly queue: string;
 }
 
+/** What the broker says of a queue at one moment. */
+export interface QueueState {
+  /** Messages waiting to be delivered (not those delivered and not yet acknowledged). */
+  messages: number;
+  consumers: number;
+}
+
 /** A name taken by one process at a time; see Bus.hold. */
 export interface Hold {
   /** Gives the name back. Idempotent. */
@@ -89,6 +96,8 @@ export interface Bus {
   declareQueue(name: string, bindings: QueueSpec['bindings']): Promise<void>;
   /** Whether a queue exists (`send` checks that some instance of the pack ever declared its queue). */
   hasQueue(name: string): Promise<boolean>;
+  /** A queue's ready messages and consumers, or undefined when it does not exist (the console shows them). */
+  inspectQueue(name: string): Promise<QueueState | undefined>;
   /**
    * Takes `name` for this process alone among every process on the broker, until `release()` or until this
    * process's connection to the broker closes (so a crashed process holds nothing). Resolves undefined

@@ -10,6 +10,7 @@ import {
   type MessageHandler,
   type PublishOptions,
   type QueueSpec,
+  type QueueState,
   UnprocessableMessage,
 } from './bus.ts';
 import {
@@ -190,6 +191,11 @@ export class MemoryBus implements Bus {
 
   async hasQueue(name: string): Promise<boolean> {
     return this.#queues.has(name);
+  }
+
+  async inspectQueue(name: string): Promise<QueueState | undefined> {
+    const queue = this.#queues.get(name);
+    return queue && { messages: queue.messages.length, consumers: queue.consumers.length };
   }
 
   async declareQueue(name: string, bindings: QueueSpec['bindings']): Promise<void> {

@@ -9,6 +9,7 @@ import type {
   MessageHandler,
   PublishOptions,
   QueueSpec,
+  QueueState,
 } from '../bus.ts';
 import { openRecoveringConnection } from './connection.ts';
 import { QueueConsumer } from './consumer.ts';
@@ -125,15 +126,19 @@ export class AmqpBus implements Bus {
   }
 
   async hasQueue(name: string): Promise<boolean> {
+    return (await this.inspectQueue(name)) !== undefined;
+  }
+
+  async inspectQueue(name: string): Promise<QueueState | undefined> {
     const channel = await this.#consumeConnection.createChannel();
     channel.on('error', () => {});
     try {
-      await channel.checkQueue(name);
+      const { messageCount, consumerCount } = await channel.checkQueue(name);
       await channel.close().catch(() => {});
-      return true;
+      return { messages: messageCount, consumers: consumerCount };
     } catch (error) {
       // A missing queue answers 404 and closes the channel; anything else is a real failure.
-      if ((error as { code?: number }).code === 404) return false;
+      if ((error as { code?: number }).code === 404) return undefined;
       throw error;
     }
   }

@@ -7,6 +7,7 @@ import type {
   MessageHandler,
   PublishOptions,
   QueueSpec,
+  QueueState,
 } from '../../../shared/bus/bus.ts';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import type { Envelope } from '../../../shared/envelope.ts';
@@ -73,6 +74,10 @@ export class ControllableBus implements Bus {
 
   hasQueue(name: string): Promise<boolean> {
     return this.inner.hasQueue(name);
+  }
+
+  inspectQueue(name: string): Promise<QueueState | undefined> {
+    return this.inner.inspectQueue(name);
   }
 
   hold(name: string): Promise<Hold | undefined> {

@@ -165,4 +165,17 @@ describe('the bus contract, seen from a plain AMQP client', () => {
     assert.ok(deliveries >= DELIVERY_LIMIT, `delivered ${deliveries} times before giving up`);
     assert.ok(deliveries <= DELIVERY_LIMIT + 1, `not looping: delivered ${deliveries} times`);
   });
+
+  test('inspectQueue tells the ready messages and consumers of a queue, and undefined for none', async () => {
+    assert.deepEqual(await bus.inspectQueue(packQueueName(pack)), { messages: 0, consumers: 1 });
+    const idle = uniquePackName('idle');
+    await bus.declareQueue(packQueueName(idle), [{ exchange: COMMANDS_EXCHANGE, pattern: `${idle}.*` }]);
+    await bus.publish(
+      { exchange: COMMANDS_EXCHANGE, routingKey: `${idle}.Post` },
+      createEnvelope({ kind: 'command', pack: idle, name: 'Post', payload: {} }),
+    );
+    assert.deepEqual(await bus.inspectQueue(packQueueName(idle)), { messages: 1, consumers: 0 });
+    assert.equal(await bus.inspectQueue(packQueueName(uniquePackName('never'))), undefined);
+    await channel.deleteQueue(packQueueName(idle));
+  });
 });

@@ -208,3 +208,15 @@ test('an event nobody listens to is dropped, not kept for a later listener', asy
   await late.stop();
   await bus.close();
 });
+
+test('inspectQueue tells the ready messages and consumers of a queue, and undefined for none', async () => {
+  const bus = new MemoryBus();
+  await bus.declareQueue('switchboard.pack.p', spec(1).bindings);
+  await bus.publish(
+    { exchange: COMMANDS_EXCHANGE, routingKey: 'p.Do' },
+    createEnvelope({ kind: 'command', pack: 'p', name: 'Do', payload: {} }),
+  );
+  assert.deepEqual(await bus.inspectQueue('switchboard.pack.p'), { messages: 1, consumers: 0 });
+  assert.equal(await bus.inspectQueue('switchboard.pack.none'), undefined);
+  await bus.close();
+});
