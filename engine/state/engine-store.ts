@@ -9,13 +9,14 @@ import {
   Executions,
   type NewExecution,
   type PruneCursor,
+  type StepCount,
 } from './executions.ts';
 import { type Batch, GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { type Instance, Instances, type NewInstance } from './instances.ts';
 import { type AnnouncedCommand, PackManifests } from './pack-manifests.ts';
 
 export type { DatastoreEntry } from './datastore.ts';
-export type { Execution, ExecutionFilter, ExecutionStatus, NewExecution } from './executions.ts';
+export type { Execution, ExecutionFilter, ExecutionStatus, NewExecution, StepCount } from './executions.ts';
 export type { Instance, NewInstance } from './instances.ts';
 export type { AnnouncedCommand } from './pack-manifests.ts';
 
@@ -214,6 +215,11 @@ export class EngineStore {
   /** Newest first; at most 50 unless `limit` says otherwise. */
   listExecutions(filter: ExecutionFilter = {}): Execution[] {
     return this.#executions.list(filter);
+  }
+
+  /** How often each step of a flow fired and failed, over the executions still kept. */
+  stepCounts(flowName: string): StepCount[] {
+    return this.#executions.stepCounts(flowName);
   }
 
   /** The executions of one flow instance, oldest first. */

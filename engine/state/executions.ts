@@ -54,6 +54,13 @@ export interface ExecutionFilter {
 
 const DEFAULT_LIST_LIMIT = 50;
 
+/** How often one step of a flow fired, and how many of those failed (failed or timed out). */
+export interface StepCount {
+  stepId: string;
+  fired: number;
+  failed: number;
+}
+
 const COLUMNS = `id, correlation_id, flow_name, flow_version, step_id, trigger_event, command, result_event,
   status, error, started_at, finished_at, duration_ms`;
 
@@ -84,6 +91,7 @@ export class Executions {
   readonly #fail: StatementSync;
   readonly #get: StatementSync;
   readonly #ofInstance: StatementSync;
+  readonly #stepCounts: StatementSync;
   /** One statement per combination of filters, so that each can use its index. */
   readonly #list: ReadonlyMap<string, StatementSync>;
   readonly #rowidSpan: StatementSync;
@@ -123,6 +131,10 @@ export class Executions {
     this.#get = db.prepare(`SELECT ${COLUMNS} FROM executions WHERE id = ?`);
     this.#ofInstance = db.prepare(
       `SELECT ${COLUMNS} FROM executions WHERE correlation_id = ? ORDER BY started_ms, rowid`,
+    );
+    this.#stepCounts = db.prepare(
+      `SELECT step_id, count(*) AS fired, sum(status IN ('failed', 'timed_out')) AS failed
+       FROM executions WHERE flow_name = ? GROUP BY step_id ORDER BY step_id`,
     );
     const list = new Map<string, StatementSync>();
     for (const byFlow of [false, true]) {
@@ -243,6 +255,15 @@ export class Executions {
   /** Oldest first. */
   ofInstance(correlationId: string): Execution[] {
     return this.#ofInstance.all(correlationId).map(toExecution);
+  }
+
+  /** Per step of the flow, over the executions still kept (retention removes old ones). */
+  stepCounts(flowName: string): StepCount[] {
+    return this.#stepCounts.all(flowName).map((row) => ({
+      stepId: text(row, 'step_id'),
+      fired: integer(row, 'fired'),
+      failed: integer(row, 'failed'),
+    }));
   }
 
   /** Where retention starts: what started before `cutoffMs`, and what is beyond the newest `keep`, may go if finished. */

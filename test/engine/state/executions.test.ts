@@ -348,3 +348,19 @@ test('prune refuses limits that are not numbers of 0 or more', async () => {
   await assert.rejects(store.prune({ maxAgeMs: 1_000, maxCount: 10, batchRows: 0 }), /batchRows/);
   store.close();
 });
+
+test('stepCounts tells per step of a flow how often it fired and how often that failed', () => {
+  const store = EngineStore.open(':memory:');
+  store.recordExecution(newExecution('cmd-1', { stepId: 'ask' }));
+  store.recordExecution(newExecution('cmd-2', { stepId: 'ask' }));
+  store.recordExecution(newExecution('cmd-3', { stepId: 'answer' }));
+  store.recordExecution(newExecution('cmd-4', { stepId: 'ask', flowName: 'other' }));
+  store.completeExecution('cmd-1', resultOf('cmd-1'), 'succeeded');
+  store.completeExecution('cmd-2', resultOf('cmd-2', 'SendMessageFailed'), 'failed', 'no');
+  assert.deepEqual(store.stepCounts('echo'), [
+    { stepId: 'answer', fired: 1, failed: 0 },
+    { stepId: 'ask', fired: 2, failed: 1 },
+  ]);
+  assert.deepEqual(store.stepCounts('nothing'), []);
+  store.close();
+});
