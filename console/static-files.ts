@@ -19,7 +19,13 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
  */
 const VENDOR_MODULES: Readonly<Record<string, string>> = {
   '/vendor/preact.mjs': 'preact',
+  '/vendor/preact-hooks.mjs': 'preact/hooks',
   '/vendor/htm.mjs': 'htm',
+  // Lays out the Flows page's step graph (dependsOn as edges); the page draws the SVG itself.
+  '/vendor/dagre.mjs': '@dagrejs/dagre',
+  // The Overview's events-per-minute chart.
+  '/vendor/uplot.mjs': 'uplot',
+  '/vendor/uplot.css': 'uplot/dist/uPlot.min.css',
 };
 
 interface StaticFile {
@@ -36,11 +42,26 @@ export function loadStaticFiles(): Map<string, StaticFile> {
   }
   const index = files.get('/index.html');
   if (index) files.set('/', index);
+  // Pages are linked without their extension: /flows serves flows.html.
+  for (const [path, file] of [...files]) if (path.endsWith('.html')) files.set(path.slice(0, -5), file);
   for (const [path, specifier] of Object.entries(VENDOR_MODULES)) {
     const file = fileURLToPath(import.meta.resolve(specifier));
-    files.set(path, { body: readFileSync(file), contentType: CONTENT_TYPES['.mjs'] as string });
+    files.set(path, {
+      body: pointedAtVendor(readFileSync(file)),
+      contentType: CONTENT_TYPES[extname(path)] as string,
+    });
   }
   return files;
+}
+
+/**
+ * preact/hooks imports the bare specifier "preact", which a browser cannot resolve without an import map
+ * (an inline script, which the CSP forbids); pointing it at the served file keeps one Preact instance.
+ */
+function pointedAtVendor(body: Buffer): Buffer {
+  const text = body.toString('utf8');
+  const rewritten = text.replace(/from\s*(["'])preact\1/g, 'from"/vendor/preact.mjs"');
+  return rewritten === text ? body : Buffer.from(rewritten);
 }
 
 export function sendStatic(response: ServerResponse, file: StaticFile): void {
