@@ -2,10 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Bus } from '../shared/bus/bus.ts';
 import type { Logger } from '../shared/observability/logger.ts';
-import { handleApi } from './api.ts';
+import { BusTap } from './bus-tap.ts';
 import type { ConsoleConfig } from './console-config.ts';
+import type { EngineView } from './engine-view.ts';
+import { CONSOLE_FEATURES } from './features.ts';
 import { guardRequest, SECURITY_HEADERS, sendError } from './http-guard.ts';
 import { PackDirectory } from './pack-directory.ts';
+import { type ConsoleFeature, type ConsoleSources, routeApi } from './routes.ts';
 import { loadStaticFiles, sendStatic } from './static-files.ts';
 
 export interface RunningConsole {
@@ -20,25 +23,42 @@ export async function startConsole(options: {
   bus: Bus;
   logger: Logger;
   config: ConsoleConfig;
+  /** The engine running in this process, when there is one: Flows, Executions and Try read it. */
+  engine?: EngineView | undefined;
 }): Promise<RunningConsole> {
   const { bus, config } = options;
   const logger = options.logger.child({ component: 'console' });
   const files = loadStaticFiles();
   // Consuming before listening: the first page already shows what started meanwhile.
-  const packs = await PackDirectory.start(bus, logger);
+  const features: ConsoleFeature[] = [];
+  const stopFeatures = async () => {
+    await Promise.all(features.map((feature) => feature.stop?.()));
+    await tap?.stop();
+    await packs?.stop();
+  };
+  let packs: PackDirectory | undefined;
+  let tap: BusTap | undefined;
+  try {
+    packs = await PackDirectory.start(bus, logger);
+    tap = await BusTap.start(bus, logger);
+    const sources: ConsoleSources = { bus, logger, packs, tap, engine: options.engine };
+    for (const factory of CONSOLE_FEATURES) features.push(await factory(sources));
+  } catch (error) {
+    await stopFeatures();
+    throw error;
+  }
+  const routes = features.flatMap((feature) => feature.routes);
 
   const server = createServer((request, response) => {
-    try {
-      handle(request, response);
-    } catch (error) {
+    handle(request, response).catch((error: unknown) => {
       logger.error({ reason: (error as Error).message, path: request.url }, 'console request failed');
       if (!response.headersSent) {
         sendError(response, { status: 500, code: 'internal', message: 'the console failed; see its log' });
       } else response.destroy();
-    }
+    });
   });
 
-  function handle(request: IncomingMessage, response: ServerResponse): void {
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
     const refusal = guardRequest(request, config.token);
     if (refusal) {
@@ -47,9 +67,10 @@ export async function startConsole(options: {
       sendError(response, refusal);
       return;
     }
-    const path = new URL(request.url ?? '/', 'http://console').pathname;
+    const url = new URL(request.url ?? '/', 'http://console');
+    const path = url.pathname;
     const file = files.get(path);
-    if (path.startsWith('/api/')) handleApi(request, response, path, { packs });
+    if (path.startsWith('/api/')) await routeApi(routes, request, response, url);
     else if (file && (request.method === 'GET' || request.method === 'HEAD')) sendStatic(response, file);
     else sendError(response, { status: 404, code: 'not_found', message: `nothing at ${path}` });
   }
@@ -63,7 +84,7 @@ export async function startConsole(options: {
       });
     });
   } catch (error) {
-    await packs.stop();
+    await stopFeatures();
     throw new Error(
       `the console cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`,
       {
@@ -84,7 +105,7 @@ export async function startConsole(options: {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
-        await packs.stop();
+        await stopFeatures();
       })();
       return closing;
     },

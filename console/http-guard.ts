@@ -118,3 +118,36 @@ export function sendError(response: ServerResponse, refusal: Refusal): void {
   if (refusal.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
   sendJson(response, refusal.status, { error: { code: refusal.code, message: refusal.message } });
 }
+
+/** A thrown Refusal ends the request with its status; anything else thrown is a 500. */
+export function isRefusal(value: unknown): value is Refusal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Refusal).status === 'number' &&
+    typeof (value as Refusal).code === 'string' &&
+    typeof (value as Refusal).message === 'string'
+  );
+}
+
+/** The body as JSON: 415 unless it says application/json, 400 when it does not parse, 413 past the limit. */
+export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw {
+      status: 415,
+      code: 'unsupported_media_type',
+      message: 'send the body as JSON, with Content-Type: application/json',
+    } satisfies Refusal;
+  }
+  const body = await readBody(request);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw {
+      status: 400,
+      code: 'invalid_json',
+      message: `the body is not valid JSON: ${(error as Error).message}`,
+    } satisfies Refusal;
+  }
+}

@@ -11,6 +11,8 @@ import { TemplateEngine } from './templates/template-engine.ts';
 /** The running engine, with what its first load of the flows found (for the start-up summary). */
 export interface EngineService extends Service {
   readonly startedWith: { loaded: string[]; refused: FlowProblem[] };
+  /** What a console in the same process reads: the store, the flows, the templates. */
+  readonly parts: { store: EngineStore; flows: FlowDirectory; templates: TemplateEngine; flowsDir: string };
 }
 
 /** Builds the engine's parts, loads and watches the flows, and starts consuming events. */
@@ -65,6 +67,7 @@ export async function startEngine(parts: ProcessParts, config: EngineConfig): Pr
   );
   return {
     startedWith: { loaded: flows.flows().map((flow) => flow.flow.name), refused: refusedAtStart },
+    parts: { store, flows, templates, flowsDir: config.flowsDir },
     get ready() {
       return engine.ready;
     },

@@ -1,19 +1,21 @@
 // The layering the README's Layout section describes: cli/ is the composition root and may import anything;
-// packs/ and engine/ build on shared/ only; shared/ imports nothing of ours. Each pack folder stands alone:
-// what packs share lives in the top-level files of packs/ (chat-commands.ts) or in shared/.
+// console/ builds on engine/ and shared/; packs/ and engine/ on shared/ only; shared/ imports nothing of ours.
+// Each pack folder stands alone: what packs share lives in the top-level files of packs/ (chat-commands.ts)
+// or in shared/.
 import assert from 'node:assert/strict';
 import { globSync, readFileSync } from 'node:fs';
 import { dirname, posix, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SOURCE_FOLDERS = ['shared', 'engine', 'packs', 'cli'];
+const SOURCE_FOLDERS = ['shared', 'engine', 'packs', 'console', 'cli'];
 
 /** The folders of ours each source folder must not import from (docs/ holds data any of them may read). */
 const FORBIDDEN: Record<string, readonly string[]> = {
-  shared: ['engine', 'packs', 'cli', 'test'],
-  engine: ['packs', 'cli', 'test'],
-  packs: ['engine', 'cli', 'test'],
+  shared: ['engine', 'packs', 'console', 'cli', 'test'],
+  engine: ['packs', 'console', 'cli', 'test'],
+  packs: ['engine', 'console', 'cli', 'test'],
+  console: ['packs', 'cli', 'test'],
   cli: ['test'],
 };
 
@@ -116,8 +118,11 @@ test('the rules: shared/ imports nothing of ours, engine/ and packs/ only shared
   assert.equal(layeringProblem('packs/slack/slack-pack.ts', 'packs/slack/pacer/lane.ts'), undefined);
   assert.equal(layeringProblem('packs/notify/audiences.ts', 'docs/audiences.schema.json'), undefined);
   assert.equal(layeringProblem('cli/commands/all.ts', 'packs/slack/slack-pack.ts'), undefined);
+  assert.match(layeringProblem('console/routes.ts', 'packs/slack/slack-pack.ts') ?? '', /console\/ may not/);
+  assert.match(layeringProblem('engine/engine.ts', 'console/routes.ts') ?? '', /engine\/ may not/);
+  assert.equal(layeringProblem('console/engine-view.ts', 'engine/state/engine-store.ts'), undefined);
 });
 
-test('shared/, engine/, packs/ and cli/ keep the layering of the README', () => {
+test('shared/, engine/, packs/, console/ and cli/ keep the layering of the README', () => {
   assert.deepEqual(layeringViolations(), []);
 });
