@@ -10,6 +10,7 @@ COPY cli ./cli
 COPY packs ./packs
 COPY flows ./flows
 COPY engine ./engine
+COPY console ./console
 # The flow schema is read at run time, not only published.
 COPY docs/flow.schema.json ./docs/flow.schema.json
 RUN mkdir -p /var/lib/switchboard && chown node:node /var/lib/switchboard

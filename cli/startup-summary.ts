@@ -7,6 +7,8 @@ export interface StartupState {
     | { dir: string; loaded: string[]; refused: Array<{ file: string; path: string; reason: string }> }
     | undefined;
   packs: Array<{ name: string; running: boolean; toRun: string | undefined }>;
+  /** Where the web console listens, and whether it asks for SWITCHBOARD_CONSOLE_TOKEN. */
+  console: { url: string; tokenRequired: boolean };
 }
 
 /**
@@ -37,6 +39,9 @@ export function startupSummary(state: StartupState): string {
   for (const pack of state.packs) {
     lines.push(`    ${pack.name}: ${pack.running ? 'running' : `not configured; ${pack.toRun} to run it`}`);
   }
+  lines.push(
+    `  console: ${state.console.url}${state.console.tokenRequired ? ' (sign in with SWITCHBOARD_CONSOLE_TOKEN)' : ''}`,
+  );
   return lines.join('\n');
 }
 

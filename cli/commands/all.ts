@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { CONSOLE_SETTINGS_HELP, parseConsoleConfig } from '../../console/console-config.ts';
 import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../engine/engine-config.ts';
 import { startEngine } from '../../engine/start-engine.ts';
 import { parseConfig } from '../../shared/config.ts';
@@ -15,6 +16,7 @@ import {
   RUNTIME_SETTINGS_HELP,
   UsageError,
 } from '../cli-support.ts';
+import { startConsoleService } from '../console-service.ts';
 import { PACK_CATALOG, type PackEntry } from '../pack-catalog.ts';
 import { startupSummary } from '../startup-summary.ts';
 
@@ -31,7 +33,8 @@ Runs the flow engine (when the flows directory exists) and every pack whose sett
 the environment, in one process. Without AMQP_URL they
 talk over an in-memory bus inside the process (nothing else can reach it); with AMQP_URL they use
 RabbitMQ, exactly as separate \`switchboard pack\` processes would. Packs that are not configured are
-listed at start with the variables that configure them. Stops cleanly on SIGTERM or SIGINT.
+listed at start with the variables that configure them. The web console is served on
+http://127.0.0.1:8090 (SWITCHBOARD_CONSOLE_PORT). Stops cleanly on SIGTERM or SIGINT.
 
 Packs in this build and their settings:
 ${settings || '  (none yet)'}
@@ -39,6 +42,7 @@ ${settings || '  (none yet)'}
 ${COMMON_SETTINGS_HELP}
 ${RUNTIME_SETTINGS_HELP}
 ${ENGINE_SETTINGS_HELP}
+${CONSOLE_SETTINGS_HELP}
 `,
     async run(argv, io) {
       const { values, positionals } = parseCommandLine(
@@ -52,6 +56,7 @@ ${ENGINE_SETTINGS_HELP}
         logLevel: values['log-level'],
       });
       const engineConfig = parseEngineConfig(io.env, { flows: values.flows, dataDir: values['data-dir'] });
+      const consoleConfig = parseConsoleConfig(io.env);
       const logger = processLogger(config, 'switchboard');
       const configured = catalog.filter((entry) => entry.isConfigured(io.env));
       if (configured.length === 0) {
@@ -82,21 +87,31 @@ ${ENGINE_SETTINGS_HELP}
         memoryBus: !config.amqpUrlSet,
         start: async (parts) => {
           const services: Service[] = [];
-          const engine = runEngine ? await startEngine(parts, engineConfig) : undefined;
-          if (engine) services.push(engine);
-          for (const pack of packs) services.push(await startPack(pack, parts));
-          logger.info(
-            startupSummary({
-              brokerUrl: config.amqpUrlSet ? config.amqpUrl : undefined,
-              flows: engine && { dir: engineConfig.flowsDir, ...engine.startedWith },
-              packs: catalog.map((entry) => ({
-                name: entry.name,
-                running: configured.includes(entry),
-                toRun: entry.toRun,
-              })),
-            }),
-          );
-          return services;
+          try {
+            const engine = runEngine ? await startEngine(parts, engineConfig) : undefined;
+            if (engine) services.push(engine);
+            // Before the packs, so that the console sees their PackStarted.
+            const webConsole = await startConsoleService(parts, consoleConfig, engine);
+            services.push(webConsole);
+            for (const pack of packs) services.push(await startPack(pack, parts));
+            logger.info(
+              startupSummary({
+                brokerUrl: config.amqpUrlSet ? config.amqpUrl : undefined,
+                flows: engine && { dir: engineConfig.flowsDir, ...engine.startedWith },
+                packs: catalog.map((entry) => ({
+                  name: entry.name,
+                  running: configured.includes(entry),
+                  toRun: entry.toRun,
+                })),
+                console: { url: webConsole.url, tokenRequired: consoleConfig.token !== undefined },
+              }),
+            );
+            return services;
+          } catch (error) {
+            // What started must not outlive the failed start (an open store, a listening port).
+            await Promise.allSettled(services.map((service) => service.stop({ graceMs: 1000 })));
+            throw error;
+          }
         },
       });
       return code === 0 ? EXIT.ok : EXIT.failure;

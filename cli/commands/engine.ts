@@ -1,3 +1,4 @@
+import { CONSOLE_SETTINGS_HELP, consoleRequested, parseConsoleConfig } from '../../console/console-config.ts';
 import { ENGINE_SETTINGS_HELP, parseEngineConfig } from '../../engine/engine-config.ts';
 import { startEngine } from '../../engine/start-engine.ts';
 import { parseConfig } from '../../shared/config.ts';
@@ -12,6 +13,7 @@ import {
   processLogger,
   UsageError,
 } from '../cli-support.ts';
+import { startConsoleService } from '../console-service.ts';
 
 export const engineCommand: CliCommand = {
   name: 'engine',
@@ -23,6 +25,7 @@ directory, and publishes the commands of the steps that fire. Result events cont
 instance (steps with dependsOn). The directory is watched: edits take effect without a restart, and a
 file that does not validate is reported while its previous version stays in force.
 Instances, the datastore and the execution history live in the data directory (SQLite).
+With SWITCHBOARD_CONSOLE_PORT set, it also serves the web console (docs/console.md).
 Stops cleanly on SIGTERM or SIGINT.
 
 Options:
@@ -33,18 +36,29 @@ Options:
 
 ${COMMON_SETTINGS_HELP}
 ${ENGINE_SETTINGS_HELP}
+${CONSOLE_SETTINGS_HELP}
 `,
   async run(argv, io) {
     const { values, positionals } = parseCommandLine(argv, { ...ENGINE_OPTIONS, ...PROCESS_OPTIONS }, true);
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const config = parseConfig(io.env, { healthPort: values['health-port'], logLevel: values['log-level'] });
     const engineConfig = parseEngineConfig(io.env, { flows: values.flows, dataDir: values['data-dir'] });
+    const consoleConfig = consoleRequested(io.env) ? parseConsoleConfig(io.env) : undefined;
     const logger = processLogger(config, 'switchboard-engine');
     const code = await runUntilSignalled({
       name: 'switchboard engine',
       config,
       logger,
-      start: async (parts) => [await startEngine(parts, engineConfig)],
+      start: async (parts) => {
+        const engine = await startEngine(parts, engineConfig);
+        if (!consoleConfig) return [engine];
+        try {
+          return [engine, await startConsoleService(parts, consoleConfig, engine)];
+        } catch (error) {
+          await engine.stop({ graceMs: 1000 });
+          throw error;
+        }
+      },
     });
     return code === 0 ? EXIT.ok : EXIT.failure;
   },

@@ -150,6 +150,7 @@ describe('LOG_FORMAT', () => {
     const pretty = spawnNode(CLI, ['all'], {
       ...withoutBroker,
       SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_CONSOLE_PORT: '0',
       LOG_FORMAT: 'pretty',
     });
     const line = await pretty.waitForOutput(/INFO[^\n]*\(switchboard\): Switchboard is running\./);
@@ -157,7 +158,11 @@ describe('LOG_FORMAT', () => {
     await pretty.waitForOutput(/engine started/);
     pretty.child.kill('SIGTERM');
     assert.equal(await pretty.exit, 0);
-    const piped = spawnNode(CLI, ['all'], { ...withoutBroker, SWITCHBOARD_DATA_DIR: dataDir });
+    const piped = spawnNode(CLI, ['all'], {
+      ...withoutBroker,
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_CONSOLE_PORT: '0',
+    });
     await piped.waitForOutput(/\{"level":30,[^\n]*"msg":"Switchboard is running\./);
     await piped.waitForOutput(/"msg":"engine started"/);
     piped.child.kill('SIGTERM');
@@ -183,7 +188,11 @@ describe('switchboard all (npm start)', () => {
   test('with no configuration it starts on the in-memory bus, stays up, says what is missing, and stops on SIGTERM', async () => {
     const { AMQP_URL: _unused, ...withoutBroker } = process.env;
     const dataDir = await mkdtemp(join(tmpdir(), 'sb-all-'));
-    const all = spawnNode(CLI, ['all'], { ...withoutBroker, SWITCHBOARD_DATA_DIR: dataDir });
+    const all = spawnNode(CLI, ['all'], {
+      ...withoutBroker,
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_CONSOLE_PORT: '0',
+    });
     await all.waitForOutput(/in-memory bus/);
     // Start-up ends with a summary: the bus, the flows, and for each pack not running only what would
     // make it run, not every variable it reads.
@@ -198,6 +207,18 @@ describe('switchboard all (npm start)', () => {
       'slack: not configured; set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (or SLACK_SIGNING_SECRET) to run it',
     );
     assert.match(summary, /notify: running/);
+    // The console is on by default and its URL is in the summary; it sees the packs of the process.
+    const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(summary)?.[1];
+    assert.ok(consoleUrl, `the summary names the console's URL:\n${summary}`);
+    const { packs } = (await (await fetch(`${consoleUrl}/api/packs`)).json()) as {
+      packs: Array<{ name: string; state: string }>;
+    };
+    assert.ok(
+      packs.some(
+        (pack: { name: string; state: string }) => pack.name === 'notify' && pack.state === 'running',
+      ),
+      'the console lists the notify pack as running',
+    );
     await all.waitForOutput(/"msg":"engine started"/);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(all.child.exitCode, null, 'still running');

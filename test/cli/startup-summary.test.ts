@@ -16,7 +16,9 @@ test('the start-up summary names the broker without its password, refused flows 
       { name: 'slack', running: true, toRun: 'set SLACK_BOT_TOKEN' },
       { name: 'matrix', running: false, toRun: 'set MATRIX_HOMESERVER_URL and MATRIX_ACCESS_TOKEN' },
     ],
+    console: { url: 'http://127.0.0.1:8090', tokenRequired: true },
   });
+  assert.match(summary, /console: http:\/\/127\.0\.0\.1:8090 \(sign in with SWITCHBOARD_CONSOLE_TOKEN\)$/m);
   assert.match(summary, /bus: +RabbitMQ at amqp:\/\/rabbit\.example\.org:5672$/m);
   assert.doesNotMatch(summary, /s3cret|switchboard:/);
   assert.match(summary, /flows: 1 loaded from \.\/flows: echo$/m);
@@ -29,7 +31,13 @@ test('the start-up summary names the broker without its password, refused flows 
 });
 
 test('without a flows directory the summary says the engine does not run and how to point it at one', () => {
-  const summary = startupSummary({ brokerUrl: undefined, flows: undefined, packs: [] });
+  const summary = startupSummary({
+    brokerUrl: undefined,
+    flows: undefined,
+    packs: [],
+    console: { url: 'http://127.0.0.1:8090', tokenRequired: false },
+  });
+  assert.match(summary, /console: http:\/\/127\.0\.0\.1:8090$/m);
   assert.match(summary, /bus: +in-memory/);
   assert.match(
     summary,

@@ -39,9 +39,13 @@ before(async () => {
     ...process.env,
     AMQP_URL: brokerUrl(),
     LOG_LEVEL: 'info',
+    SWITCHBOARD_CONSOLE_PORT: '0',
   });
   await engine.waitForOutput(/"msg":"engine started"/, 30_000);
+  consoleUrl = JSON.parse(await engine.waitForOutput(/\{[^\n]*"msg":"console listening"[^\n]*\}/)).url;
 });
+
+let consoleUrl: string;
 
 after(async () => {
   engine.child.kill('SIGTERM');
@@ -99,4 +103,11 @@ test('a flow added to the directory takes effect without a restart; a bad edit i
   await engine.waitForOutput(/"file":"hot.json","path":"\/steps\/0[^"]*","reason":"[^"]+"/);
   const still = await commandCausedBy(await publishEvent('e2e-source', 'Ping', {}));
   assert.deepEqual(still.payload, { message: 'first version' }, 'the previous version stays in force');
+});
+
+test('with SWITCHBOARD_CONSOLE_PORT set, the engine serves the web console on loopback', async () => {
+  assert.match(consoleUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const response = await fetch(`${consoleUrl}/api/packs`);
+  assert.equal(response.status, 200);
+  assert.ok(Array.isArray(((await response.json()) as { packs: unknown }).packs));
 });

@@ -52,7 +52,7 @@ before(async () => {
   pack = new PackProcess('matrix', bus, events);
   await pack.start(
     ['all', '--flows', join(ROOT, 'flows'), '--data-dir', stateDir],
-    matrixEnv({ SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.matrix-e2e' }),
+    matrixEnv({ SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.matrix-e2e', SWITCHBOARD_CONSOLE_PORT: '0' }),
   );
 });
 

@@ -76,7 +76,7 @@ before(async () => {
   pack = new PackProcess('mattermost', bus, events);
   const all = await pack.start(
     ['all', '--flows', flowsDir, '--data-dir', stateDir],
-    botEnv({ SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.mattermost-e2e' }),
+    botEnv({ SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.mattermost-e2e', SWITCHBOARD_CONSOLE_PORT: '0' }),
   );
   commandsUrl = /"url":"(http:\/\/[0-9.:]+)\/mattermost\/command"/.exec(
     await all.waitForOutput(/"url":"http:\/\/[0-9.:]+\/mattermost\/command"/),

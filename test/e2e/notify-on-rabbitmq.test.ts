@@ -64,7 +64,10 @@ before(async () => {
     '#oncall': { include: ['#admins'], slack: ['#pager'] },
     '#everywhere': { include: ['#admins'], email: ['ops@example.org'] },
   });
-  all = spawnNode(CLI, ['all', '--flows', flows, '--data-dir', dir], env());
+  all = spawnNode(CLI, ['all', '--flows', flows, '--data-dir', dir], {
+    ...env(),
+    SWITCHBOARD_CONSOLE_PORT: '0',
+  });
   for (const pack of ['slack', 'matrix', 'mattermost', 'notify'])
     await all.waitForOutput(new RegExp(`"pack":"${pack}".*"msg":"pack started"`), 60_000);
 });

@@ -60,6 +60,7 @@ before(async () => {
   const all = await pack.start(
     ['all', '--flows', join(ROOT, 'flows'), '--data-dir', stateDir],
     slackEnv({
+      SWITCHBOARD_CONSOLE_PORT: '0',
       SWITCHBOARD_ENGINE_QUEUE: 'switchboard.engine.slack-e2e',
       JOBSERV_WEBHOOK_SECRET: WEBHOOK_SECRET,
       CI_WEBHOOK_HOST: '127.0.0.1',
