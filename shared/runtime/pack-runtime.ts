@@ -21,6 +21,7 @@ import { CommandExecutor } from './command-executor.ts';
 import { CommandHolds } from './command-holds.ts';
 import { CommandRequests } from './command-requests.ts';
 import { FinishedCommands } from './finished-commands.ts';
+import { DEFAULT_ALIVE_INTERVAL_MS, Heartbeat } from './heartbeat.ts';
 import { labelsInclude, MAX_LABELS, nonEmptySubsets } from './labels.ts';
 import type { EmitOptions, PackContext, PackDefinition, Payload } from './pack-definition.ts';
 import type { RetryPolicy } from './retry.ts';
@@ -43,6 +44,11 @@ export interface PackRuntimeOptions {
   stateDir?: string | undefined;
   /** How many finished commands are remembered for deduplication. Default: 10 000. */
   dedupeCapacity?: number;
+  /**
+   * Milliseconds between two PackAlive events, by which a console tells a crashed instance (no PackStopped)
+   * from a quiet one. Default: 30 000 (DEFAULT_ALIVE_INTERVAL_MS).
+   */
+  aliveIntervalMs?: number;
 }
 
 const PACK_NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -61,6 +67,7 @@ export class PackRuntime {
   readonly #abortInFlight = new AbortController();
   readonly #logger: Logger;
   #consumptions: Consumption[] = [];
+  #heartbeat: Heartbeat | undefined;
   #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
 
   readonly #failure = Promise.withResolvers<Error>();
@@ -93,6 +100,12 @@ export class PackRuntime {
     if (Object.keys(labels).length > MAX_LABELS) {
       throw new Error(
         `a pack instance takes at most ${MAX_LABELS} labels, got ${Object.keys(labels).length}`,
+      );
+    }
+    const { aliveIntervalMs } = options;
+    if (aliveIntervalMs !== undefined && !(Number.isFinite(aliveIntervalMs) && aliveIntervalMs >= 1)) {
+      throw new Error(
+        `aliveIntervalMs must be a number of milliseconds of at least 1, got ${aliveIntervalMs}`,
       );
     }
     const finished = await FinishedCommands.open({
@@ -138,6 +151,8 @@ export class PackRuntime {
   async stop(options: { graceMs: number; reason?: string }): Promise<void> {
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
     this.#state = 'stopping';
+    // Stopped first, and waited for: a PackAlive published after PackStopped would say it runs again.
+    await this.#heartbeat?.stop();
     const grace = setTimeout(() => this.#abortInFlight.abort(), options.graceMs);
     await Promise.allSettled(this.#consumptions.map((consumption) => consumption.stop()));
     clearTimeout(grace);
@@ -196,6 +211,11 @@ export class PackRuntime {
     }
     this.#state = 'running';
     await this.emit('PackStarted', { ...this.#identity(), ...this.#manifest() });
+    this.#heartbeat = new Heartbeat({
+      intervalMs: this.#aliveIntervalMs(),
+      beat: () => this.emit('PackAlive', this.#identity()),
+      onError: (error) => this.#logger.warn({ reason: error.message }, 'could not announce PackAlive'),
+    });
     this.#logger.info({ labels, instanceId: this.instanceId }, 'pack started');
   }
 
@@ -291,9 +311,20 @@ export class PackRuntime {
     this.#options.metrics.eventsEmitted.inc({ pack: event.pack, event: event.name });
   }
 
+  /** What PackStarted, PackAlive and PackStopped all carry: who this instance is, and how often it beats. */
   #identity(): Payload {
     const { pack, labels } = this.#options;
-    return { name: pack.name, instanceId: this.instanceId, version: pack.version, labels };
+    return {
+      name: pack.name,
+      instanceId: this.instanceId,
+      version: pack.version,
+      labels,
+      aliveIntervalMs: this.#aliveIntervalMs(),
+    };
+  }
+
+  #aliveIntervalMs(): number {
+    return this.#options.aliveIntervalMs ?? DEFAULT_ALIVE_INTERVAL_MS;
   }
 
   #manifest(): Payload {
