@@ -6,9 +6,11 @@ import { BusTap } from './bus-tap.ts';
 import type { ConsoleConfig } from './console-config.ts';
 import type { EngineView } from './engine-view.ts';
 import { CONSOLE_FEATURES } from './features.ts';
-import { guardRequest, SECURITY_HEADERS, sendError } from './http-guard.ts';
+import { type ConsoleAuth, guardRequest, SECURITY_HEADERS, sendError } from './http-guard.ts';
+import { Login, PUBLIC_PATHS } from './login.ts';
 import { PackDirectory } from './pack-directory.ts';
 import { type ConsoleFeature, type ConsoleSources, routeApi } from './routes.ts';
+import { Sessions, sessionIdOf } from './sessions.ts';
 import { loadStaticFiles, sendStatic } from './static-files.ts';
 
 export interface RunningConsole {
@@ -48,6 +50,13 @@ export async function startConsole(options: {
     throw error;
   }
   const routes = features.flatMap((feature) => feature.routes);
+  const sessions = new Sessions();
+  const login = config.token === undefined ? undefined : new Login(config.token, sessions);
+  const auth: ConsoleAuth = {
+    token: config.token,
+    isSession: (id) => sessions.isValid(id),
+    sessionIdOf: (request) => sessionIdOf(request.headers.cookie),
+  };
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
@@ -60,19 +69,33 @@ export async function startConsole(options: {
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
-    const refusal = guardRequest(request, config.token);
+    const url = new URL(request.url ?? '/', 'http://console');
+    const path = url.pathname;
+    const open = login !== undefined && PUBLIC_PATHS.has(path);
+    const refusal = guardRequest(request, open ? { ...auth, token: undefined } : auth);
     if (refusal) {
       // Unread bodies would keep the connection busy; closing is cheaper than draining up to any size.
       if (refusal.status === 413) response.setHeader('Connection', 'close');
-      sendError(response, refusal);
+      if (refusal.status === 401 && wantsPage(request, path)) {
+        response.writeHead(303, { Location: `/login?next=${encodeURIComponent(path + url.search)}` });
+        response.end();
+      } else sendError(response, refusal);
       return;
     }
-    const url = new URL(request.url ?? '/', 'http://console');
-    const path = url.pathname;
+    if (login && (await login.handle(request, response, url))) return;
     const file = files.get(path);
     if (path.startsWith('/api/')) await routeApi(routes, request, response, url);
     else if (file && (request.method === 'GET' || request.method === 'HEAD')) sendStatic(response, file);
     else sendError(response, { status: 404, code: 'not_found', message: `nothing at ${path}` });
+  }
+
+  /** A browser asking for a page (not a script, not the API) is sent to the login form instead of a 401. */
+  function wantsPage(request: IncomingMessage, path: string): boolean {
+    return (
+      request.method === 'GET' &&
+      !path.startsWith('/api/') &&
+      (request.headers.accept ?? '').includes('text/html')
+    );
   }
 
   try {

@@ -23,7 +23,9 @@ export const CONTENT_SECURITY_POLICY = [
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // Not no-referrer: under it, browsers send `Origin: null` with form posts, and the login form would fail
+  // the Origin check. same-origin still tells other sites nothing.
+  'Referrer-Policy': 'same-origin',
   'X-Frame-Options': 'DENY',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',
@@ -36,16 +38,25 @@ export interface Refusal {
   message: string;
 }
 
+/** How a request may prove it may use the console: the token itself, or a session from the login form. */
+export interface ConsoleAuth {
+  token: string | undefined;
+  /** Whether a session id (from the cookie) is a live login. */
+  isSession(id: string | undefined): boolean;
+  sessionIdOf(request: IncomingMessage): string | undefined;
+}
+
 /**
- * The checks every request passes, in order: the token (when set), the Origin of state-changing requests,
- * the declared body size. Routes that read a body must still read it through readBody, which counts.
+ * The checks every request passes, in order: the token or a login session (when a token is set), the
+ * Origin of state-changing requests, the declared body size. Routes that read a body must still read it
+ * through readBody, which counts.
  */
-export function guardRequest(request: IncomingMessage, token: string | undefined): Refusal | undefined {
-  if (token !== undefined && !hasBearerToken(request, token)) {
+export function guardRequest(request: IncomingMessage, auth: ConsoleAuth): Refusal | undefined {
+  if (auth.token !== undefined && !isAuthorized(request, auth.token, auth)) {
     return {
       status: 401,
       code: 'unauthorized',
-      message: 'send Authorization: Bearer <SWITCHBOARD_CONSOLE_TOKEN>',
+      message: 'send Authorization: Bearer <SWITCHBOARD_CONSOLE_TOKEN>, or sign in at /login',
     };
   }
   if (isStateChanging(request.method) && !isSameOrigin(request)) {
@@ -60,13 +71,17 @@ export function guardRequest(request: IncomingMessage, token: string | undefined
   return undefined;
 }
 
-/** Constant-time compare, so response timing says nothing about how much of a guess was right. */
-export function hasBearerToken(request: IncomingMessage, token: string): boolean {
+function isAuthorized(request: IncomingMessage, token: string, auth: ConsoleAuth): boolean {
   const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
-  if (!match?.[1]) return false;
-  const given = Buffer.from(match[1]);
+  if (match?.[1]) return hasToken(match[1], token);
+  return auth.isSession(auth.sessionIdOf(request));
+}
+
+/** Constant-time compare, so response timing says nothing about how much of a guess was right. */
+export function hasToken(given: string, token: string): boolean {
+  const givenBytes = Buffer.from(given);
   const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return givenBytes.length === expected.length && timingSafeEqual(givenBytes, expected);
 }
 
 function isStateChanging(method: string | undefined): boolean {

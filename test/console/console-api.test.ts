@@ -74,7 +74,7 @@ describe('console without a token', () => {
       assert.match(csp, /default-src 'self'/, path);
       assert.match(csp, /script-src 'self'(;|$)/, `${path}: no inline script`);
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff', path);
-      assert.equal(response.headers.get('referrer-policy'), 'no-referrer', path);
+      assert.equal(response.headers.get('referrer-policy'), 'same-origin', path);
       assert.equal(response.headers.get('x-frame-options'), 'DENY', path);
     }
   });
