@@ -2,26 +2,66 @@ import type { Bus, Consumption } from '../shared/bus/bus.ts';
 import { EVENTS_EXCHANGE } from '../shared/bus/topology.ts';
 import type { Envelope, Labels } from '../shared/envelope.ts';
 import type { Logger } from '../shared/observability/logger.ts';
+import { DEFAULT_ALIVE_INTERVAL_MS } from '../shared/runtime/heartbeat.ts';
+import type { JsonSchema } from '../shared/runtime/pack-definition.ts';
 
-/** One pack instance as its PackStarted and PackStopped events describe it. */
+/**
+ * - `running`: heard from within SILENT_AFTER_INTERVALS of its liveness interval;
+ * - `silent`: not heard from for longer, without a PackStopped (crashed, or cut off from the bus);
+ * - `stopped`: said PackStopped.
+ */
+export type PackState = 'running' | 'silent' | 'stopped';
+
+/** One pack instance as its PackStarted, PackAlive and PackStopped events describe it. */
 export interface PackInstance {
   name: string;
   instanceId: string;
   version: string | undefined;
   labels: Labels;
-  state: 'running' | 'stopped';
+  state: PackState;
   /** createdAt of the latest event from this instance. */
   lastSeen: string;
+  /** How often it said it would send PackAlive; DEFAULT_ALIVE_INTERVAL_MS when it did not say. */
+  aliveIntervalMs: number;
   /** PackStopped's reason, once stopped. */
   stopReason?: string;
+}
+
+/** A command as a pack announced it in PackStarted. */
+export interface AnnouncedCommand {
+  name: string;
+  description: string | undefined;
+  inputSchema: JsonSchema;
+  /** [success, failure] event names. */
+  events: string[];
+}
+
+/** What a pack said it accepts in its latest PackStarted (any instance's). */
+export interface PackAnnouncement {
+  pack: string;
+  instanceId: string;
+  version: string | undefined;
+  /** createdAt of that PackStarted. */
+  announcedAt: string;
+  commands: AnnouncedCommand[];
 }
 
 /** Instances remembered at most; past it, the instances stopped longest ago are forgotten first. */
 export const MAX_PACK_INSTANCES = 1000;
 
+/** An instance not heard from for this many of its liveness intervals is shown as silent. */
+export const SILENT_AFTER_INTERVALS = 3;
+
+const PACK_EVENTS = ['PackStarted', 'PackAlive', 'PackStopped'] as const;
+
+interface KnownInstance extends Omit<PackInstance, 'state'> {
+  stopped: boolean;
+}
+
 /** Every pack instance seen on the bus since the console started: one job, kept out of the HTTP code. */
 export class PackDirectory {
-  readonly #instances = new Map<string, PackInstance>();
+  readonly #instances = new Map<string, KnownInstance>();
+  readonly #announcements = new Map<string, PackAnnouncement>();
   readonly #logger: Logger;
   #consumption: Consumption | undefined;
 
@@ -29,16 +69,13 @@ export class PackDirectory {
     this.#logger = logger;
   }
 
-  /** Consumes PackStarted and PackStopped of every pack from a private queue. */
+  /** Consumes PackStarted, PackAlive and PackStopped of every pack from a private queue. */
   static async start(bus: Bus, logger: Logger): Promise<PackDirectory> {
     const directory = new PackDirectory(logger);
     directory.#consumption = await bus.consume(
       {
         durability: 'private',
-        bindings: [
-          { exchange: EVENTS_EXCHANGE, pattern: '*.PackStarted' },
-          { exchange: EVENTS_EXCHANGE, pattern: '*.PackStopped' },
-        ],
+        bindings: PACK_EVENTS.map((name) => ({ exchange: EVENTS_EXCHANGE, pattern: `*.${name}` })),
         kind: 'event',
         prefetch: 100,
       },
@@ -47,16 +84,26 @@ export class PackDirectory {
     return directory;
   }
 
-  /** Sorted by pack name, then instance id. */
-  list(): PackInstance[] {
-    return [...this.#instances.values()].sort(
-      (a, b) => a.name.localeCompare(b.name) || a.instanceId.localeCompare(b.instanceId),
-    );
+  /** Sorted by pack name, then instance id; `now` decides which running instances have gone silent. */
+  list(now: Date = new Date()): PackInstance[] {
+    return [...this.#instances.values()]
+      .sort((a, b) => a.name.localeCompare(b.name) || a.instanceId.localeCompare(b.instanceId))
+      .map(({ stopped, ...instance }) => ({ ...instance, state: stateOf(instance, stopped, now) }));
   }
 
-  /** Applies one PackStarted or PackStopped; anything else, or a payload without its identity, is ignored. */
+  /** The latest PackStarted of `pack`, or undefined when none was seen since the console started. */
+  announcement(pack: string): PackAnnouncement | undefined {
+    return this.#announcements.get(pack);
+  }
+
+  /** Every pack's latest announcement, sorted by pack name. */
+  announcements(): PackAnnouncement[] {
+    return [...this.#announcements.values()].sort((a, b) => a.pack.localeCompare(b.pack));
+  }
+
+  /** Applies one pack event; anything else, or a payload without its identity, is ignored. */
   record(event: Envelope): void {
-    if (event.name !== 'PackStarted' && event.name !== 'PackStopped') return;
+    if (!(PACK_EVENTS as readonly string[]).includes(event.name)) return;
     const payload = event.payload as Record<string, unknown> | null;
     const instanceId = payload?.instanceId;
     if (typeof instanceId !== 'string' || instanceId === '') {
@@ -66,17 +113,23 @@ export class PackDirectory {
       );
       return;
     }
+    if (event.name === 'PackStarted') this.#announce(event, instanceId, payload);
     const known = this.#instances.get(instanceId);
     // Events can arrive out of order (redelivery); an older one must not undo a newer state.
     if (known && known.lastSeen > event.createdAt) return;
     const stopped = event.name === 'PackStopped';
-    const instance: PackInstance = {
+    const interval = payload?.aliveIntervalMs;
+    const instance: KnownInstance = {
       name: typeof payload?.name === 'string' ? payload.name : event.pack,
       instanceId,
       version: typeof payload?.version === 'string' ? payload.version : known?.version,
       labels: isLabels(payload?.labels) ? payload.labels : (known?.labels ?? event.labels ?? {}),
-      state: stopped ? 'stopped' : 'running',
+      stopped,
       lastSeen: event.createdAt,
+      aliveIntervalMs:
+        typeof interval === 'number' && interval > 0
+          ? interval
+          : (known?.aliveIntervalMs ?? DEFAULT_ALIVE_INTERVAL_MS),
       ...(stopped && typeof payload?.reason === 'string' ? { stopReason: payload.reason } : {}),
     };
     this.#instances.delete(instanceId);
@@ -88,15 +141,54 @@ export class PackDirectory {
     await this.#consumption?.stop();
   }
 
+  /** Keeps the latest PackStarted per pack: its command list is what Send offers and checks against. */
+  #announce(event: Envelope, instanceId: string, payload: Record<string, unknown> | null): void {
+    const known = this.#announcements.get(event.pack);
+    if (known && known.announcedAt > event.createdAt) return;
+    const commands = Array.isArray(payload?.commands) ? payload.commands.flatMap(announcedCommand) : [];
+    this.#announcements.set(event.pack, {
+      pack: event.pack,
+      instanceId,
+      version: typeof payload?.version === 'string' ? payload.version : undefined,
+      announcedAt: event.createdAt,
+      commands,
+    });
+  }
+
   #forgetBeyondLimit(): void {
     while (this.#instances.size > MAX_PACK_INSTANCES) {
       const oldest =
-        [...this.#instances.values()].find((instance) => instance.state === 'stopped') ??
+        [...this.#instances.values()].find((instance) => instance.stopped) ??
         this.#instances.values().next().value;
       if (!oldest) return;
       this.#instances.delete(oldest.instanceId);
     }
   }
+}
+
+function stateOf(instance: Omit<KnownInstance, 'stopped'>, stopped: boolean, now: Date): PackState {
+  if (stopped) return 'stopped';
+  const quietMs = now.getTime() - Date.parse(instance.lastSeen);
+  return quietMs > SILENT_AFTER_INTERVALS * instance.aliveIntervalMs ? 'silent' : 'running';
+}
+
+/** One entry of PackStarted's `commands`, or nothing when it is not shaped like one. */
+function announcedCommand(value: unknown): AnnouncedCommand[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const { name, description, inputSchema, events } = value as Record<string, unknown>;
+  if (typeof name !== 'string' || name === '') return [];
+  return [
+    {
+      name,
+      description: typeof description === 'string' ? description : undefined,
+      // A command announced without a schema takes any object; the pack checks the rest itself.
+      inputSchema:
+        typeof inputSchema === 'object' && inputSchema !== null && !Array.isArray(inputSchema)
+          ? (inputSchema as JsonSchema)
+          : { type: 'object' },
+      events: Array.isArray(events) ? events.filter((event) => typeof event === 'string') : [],
+    },
+  ];
 }
 
 function isLabels(value: unknown): value is Labels {

@@ -79,22 +79,21 @@ test('a PackAlive that cannot be published is logged and the next one goes out',
   const memory = new MemoryBus();
   let refused = 0;
   // The broker refuses the first two PackAlive (a publish timeout during an alarm, say).
-  const bus: Bus = {
-    publish(destination: Destination, envelope: Envelope, options?: PublishOptions) {
-      if (envelope.name === 'PackAlive' && refused < 2) {
-        refused++;
-        return Promise.reject(new Error('publish not confirmed within 30 s'));
-      }
-      return memory.publish(destination, envelope, options);
-    },
-    consume: (spec, handler) => memory.consume(spec, handler),
-    declareQueue: (queue, bindings) => memory.declareQueue(queue, bindings),
-    hasQueue: (queue) => memory.hasQueue(queue),
-    inspectQueue: (queue) => memory.inspectQueue(queue),
-    hold: (held) => memory.hold(held),
-    isConnected: () => memory.isConnected(),
-    close: () => memory.close(),
+  const refusingPublish = (destination: Destination, envelope: Envelope, options?: PublishOptions) => {
+    if (envelope.name === 'PackAlive' && refused < 2) {
+      refused++;
+      return Promise.reject(new Error('publish not confirmed within 30 s'));
+    }
+    return memory.publish(destination, envelope, options);
   };
+  // Everything else goes to the in-memory bus itself (its methods use its private fields).
+  const bus = new Proxy(memory, {
+    get(target, property) {
+      if (property === 'publish') return refusingPublish;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as Bus;
   const name = uniquePackName('alive');
   const events = await EventCollector.start(memory, `${name}.*`);
   const pack = await startTestPack(bus, { name, aliveIntervalMs: 30 });
