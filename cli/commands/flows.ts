@@ -1,16 +1,15 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { type DependsOnOutcome, dryRunFlow, readDryRunEvent } from '../../engine/dry-run.ts';
 import { resolveDataDir } from '../../engine/engine-config.ts';
-import { busPackName, stepIdOf } from '../../engine/flow-index.ts';
 import { checkFlowCommands, checkFlowTemplates } from '../../engine/flow-templates.ts';
 import { FlowDirectory } from '../../engine/flows/flow-directory.ts';
-import { type FlowProblem, parseFlow } from '../../engine/flows/parse-flow.ts';
+import { type FlowProblem, formatProblem, parseFlow } from '../../engine/flows/parse-flow.ts';
 import { DATABASE_FILE } from '../../engine/state/database.ts';
 import { type AnnouncedCommand, EngineStore } from '../../engine/state/engine-store.ts';
-import { evaluateStep } from '../../engine/step-evaluator.ts';
+import type { StepOutcome } from '../../engine/step-evaluator.ts';
 import { TemplateEngine } from '../../engine/templates/template-engine.ts';
-import { decodeEnvelope } from '../../shared/envelope.ts';
 import { type CliCommand, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
 
 export const flowsCommand: CliCommand = {
@@ -28,8 +27,11 @@ check  validates every flow in DIR (default: ./flows): the schema (docs/flow.sch
 test   runs one flow against one event without a bus. The event file holds an event as it travels
        on the bus, {"pack", "name", "payload"} (other envelope fields optional). For each step it
        prints whether it fired and, if not, exactly why (pack, name, labels, criteria output), the
-       rendered context and the command it would send. Exit status: 0 when a step fired, 1 when
-       none did, 64 when the flow or the event is not valid. The datastore is empty in a dry run.
+       rendered context and the command it would send. A step with dependsOn runs only on the
+       result of a step it depends on: it shows as not fired (dependsOn), with what it would do if
+       this event were that result. Exit status: 0 when a step fired, 1 when none did, 64 when the
+       flow or the event is not valid. The datastore is empty in a dry run. The console's Try page
+       runs the same dry run against every loaded flow.
 `,
   async run(argv, io) {
     const { values, positionals } = parseCommandLine(
@@ -93,7 +95,7 @@ async function check(
     ...directory.flows().map((loaded) => loaded.file),
     ...problems.map((problem) => problem.file),
   ]);
-  for (const problem of problems) out.write(`${problem.file}:${problem.path || '/'}: ${problem.reason}\n`);
+  for (const problem of problems) out.write(`${formatProblem(problem)}\n`);
   out.write(
     problems.length === 0
       ? `${files.size} flow file(s) in ${dir}: no problems\n`
@@ -105,53 +107,46 @@ async function check(
 async function dryRun(flowFile: string, eventFile: string, out: NodeJS.WritableStream): Promise<number> {
   const parsed = parseFlow(basename(flowFile), await readText(flowFile, 'flow'));
   if (!parsed.flow) {
-    for (const problem of parsed.problems)
-      out.write(`${problem.file}:${problem.path || '/'}: ${problem.reason}\n`);
+    for (const problem of parsed.problems) out.write(`${formatProblem(problem)}\n`);
     return EXIT.usage;
   }
   const eventText = await readText(eventFile, 'event');
-  const withDefaults = withEventDefaults(eventText);
-  const decoded = decodeEnvelope(Buffer.from(withDefaults), 'event');
-  if (!decoded.ok) throw new UsageError(`${eventFile}: ${decoded.reason}`);
-  const event = decoded.envelope;
-  const templates = new TemplateEngine({ datastore: () => undefined });
-  let fired = 0;
-  out.write(`event ${event.pack}.${event.name} against flow "${parsed.flow.name}"\n`);
-  for (const [index, step] of parsed.flow.steps.entries()) {
-    const outcome = await evaluateStep(step, event, {}, templates);
-    const after = step.dependsOn?.length ? ` (continues after ${step.dependsOn.join(' or ')})` : '';
-    if (outcome.fired) {
-      fired++;
-      out.write(`step ${stepIdOf(step, index)}${after}: fired\n`);
-      out.write(`  context: ${JSON.stringify(outcome.context)}\n`);
-      out.write(
-        `  command: ${outcome.command.pack}.${outcome.command.name} ${JSON.stringify(outcome.command.payload)}\n`,
-      );
-      if (outcome.command.labels) out.write(`  labels:  ${JSON.stringify(outcome.command.labels)}\n`);
-    } else {
-      out.write(`step ${stepIdOf(step, index)}${after}: not fired (${outcome.stage}): ${outcome.reason}\n`);
-      if (outcome.context) out.write(`  context: ${JSON.stringify(outcome.context)}\n`);
-    }
-  }
-  out.write(fired > 0 ? `${fired} step(s) fired\n` : 'no step fired\n');
-  return fired > 0 ? EXIT.ok : EXIT.failure;
-}
-
-/** An event file may hold only {pack, name, payload}; the pack name may be written as in flows ("Slack"). */
-function withEventDefaults(text: string): string {
-  let event: Record<string, unknown>;
+  let value: unknown;
   try {
-    event = JSON.parse(text);
+    value = JSON.parse(eventText);
   } catch (error) {
     throw new UsageError(`the event file is not JSON: ${(error as Error).message}`);
   }
-  if (typeof event !== 'object' || event === null || Array.isArray(event))
-    throw new UsageError('the event file must hold a JSON object');
-  return JSON.stringify({
-    id: 'dry-run',
-    ...event,
-    pack: typeof event.pack === 'string' ? busPackName(event.pack) : event.pack,
-  });
+  const read = readDryRunEvent(value);
+  if (!read.ok) throw new UsageError(`${eventFile}: ${read.reason}`);
+  const { event } = read;
+  const templates = new TemplateEngine({ datastore: () => undefined });
+  const result = await dryRunFlow(parsed.flow, event, templates);
+  out.write(`event ${event.pack}.${event.name} against flow "${result.flow}"\n`);
+  for (const step of result.steps) {
+    const after = step.dependsOn.length > 0 ? ` (continues after ${step.dependsOn.join(' or ')})` : '';
+    out.write(`step ${step.stepId}${after}: ${describeOutcome(step)}`);
+    if (!step.fired && step.stage === 'dependsOn')
+      out.write(`  if this event were that result: ${describeOutcome(step.ifContinued, '    ')}`);
+  }
+  out.write(result.fired > 0 ? `${result.fired} step(s) fired\n` : 'no step fired\n');
+  return result.fired > 0 ? EXIT.ok : EXIT.failure;
+}
+
+/** One step's outcome as lines: fired with its context and command, or not fired with the reason. */
+function describeOutcome(outcome: StepOutcome | DependsOnOutcome, indent = '  '): string {
+  if (outcome.fired) {
+    const { command } = outcome;
+    return [
+      'fired\n',
+      `${indent}context: ${JSON.stringify(outcome.context)}\n`,
+      `${indent}command: ${command.pack}.${command.name} ${JSON.stringify(command.payload)}\n`,
+      command.labels ? `${indent}labels:  ${JSON.stringify(command.labels)}\n` : '',
+    ].join('');
+  }
+  const context =
+    'context' in outcome && outcome.context ? `${indent}context: ${JSON.stringify(outcome.context)}\n` : '';
+  return `not fired (${outcome.stage}): ${outcome.reason}\n${context}`;
 }
 
 async function readText(file: string, what: string): Promise<string> {

@@ -24,8 +24,28 @@ export interface FlowDirectoryOptions {
 interface FileState {
   /** Hash of the bytes last read, good or bad: an unchanged bad file is not reported again. */
   hash: string;
+  /** The bytes last read, as text. */
+  text: string;
+  /** What parsing and validating those bytes found; kept while they stay unchanged. */
+  problems: FlowProblem[];
   /** The last version that parsed; it stays in force while the file is broken. */
   good: LoadedFlow | undefined;
+  /** The text `good` was loaded from. */
+  goodText: string | undefined;
+}
+
+/** One flow file as the directory last read it: what it says, what is wrong with it, what of it runs. */
+export interface FlowFile {
+  file: string;
+  /** The file's text as last read; undefined when it could never be read. */
+  text: string | undefined;
+  /**
+   * What is wrong with the file now (reading it, parsing it, the checks, a name clash), as onProblems
+   * reported it; empty when the file's flow is in force as written.
+   */
+  problems: readonly FlowProblem[];
+  /** The version of this file in force, with its text: the current one, or the last good one while it is broken. */
+  inForce: { loaded: LoadedFlow; text: string } | undefined;
 }
 
 /** Files that sit next to flows but are other documents. */
@@ -47,6 +67,9 @@ export class FlowDirectory {
   readonly #files = new Map<string, FileState>();
   /** Name clashes already reported, as `loser@version>winner`: each is reported once, until it changes. */
   #reportedClashes = new Set<string>();
+  /** The current problems no FileState holds: files that could not be read, flows ignored for a name clash. */
+  #readProblems = new Map<string, FlowProblem>();
+  #clashProblems = new Map<string, FlowProblem>();
   #current: readonly LoadedFlow[] = [];
   #watcher: DirectoryWatcher | undefined;
   #closed = false;
@@ -83,6 +106,27 @@ export class FlowDirectory {
     return this.#current;
   }
 
+  /**
+   * Every flow file of the last read, sorted by name, with its current problems and the version of it in
+   * force: what `flows check` would say of each, for the console. The engine reads flows() only.
+   */
+  files(): FlowFile[] {
+    const inForce = new Map(this.#current.map((loaded) => [loaded.file, loaded]));
+    const names = new Set([...this.#files.keys(), ...this.#readProblems.keys()]);
+    return [...names].sort().map((file) => {
+      const state = this.#files.get(file);
+      const loaded = inForce.get(file);
+      const read = this.#readProblems.get(file);
+      const clash = this.#clashProblems.get(file);
+      return {
+        file,
+        text: state?.text,
+        problems: [...(read ? [read] : []), ...(state?.problems ?? []), ...(clash ? [clash] : [])],
+        inForce: loaded && state?.goodText !== undefined ? { loaded, text: state.goodText } : undefined,
+      };
+    });
+  }
+
   /** Stops watching; waits for a reload under way. No callback runs after this resolves. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -112,10 +156,13 @@ export class FlowDirectory {
     if (this.#closed) return;
     const problems: FlowProblem[] = [];
     const seen = new Set<string>();
+    const readProblems = new Map<string, FlowProblem>();
     for (const file of await this.#flowFiles()) {
       const bytes = await readFile(join(this.#dir, file)).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return undefined; // removed since readdir: treated as gone
-        problems.push({ file, path: '', reason: `cannot read the file: ${error.message}` });
+        const problem = { file, path: '', reason: `cannot read the file: ${error.message}` };
+        problems.push(problem);
+        readProblems.set(file, problem);
         return null;
       });
       if (bytes === undefined) continue;
@@ -124,16 +171,21 @@ export class FlowDirectory {
       const hash = createHash('sha256').update(bytes).digest('hex');
       const previous = this.#files.get(file);
       if (previous?.hash === hash) continue;
-      const parsed = parseFlow(file, bytes.toString('utf8'));
+      const text = bytes.toString('utf8');
+      const parsed = parseFlow(file, text);
       const flowProblems = parsed.flow ? this.#validate(parsed.flow, file) : parsed.problems;
       problems.push(...flowProblems);
-      const good =
-        parsed.flow && flowProblems.length === 0
-          ? { flow: parsed.flow, file, version: hash.slice(0, 12) }
-          : previous?.good;
-      this.#files.set(file, { hash, good });
+      const isGood = parsed.flow !== undefined && flowProblems.length === 0;
+      this.#files.set(file, {
+        hash,
+        text,
+        problems: flowProblems,
+        good: isGood ? { flow: parsed.flow, file, version: hash.slice(0, 12) } : previous?.good,
+        goodText: isGood ? text : previous?.goodText,
+      });
     }
     for (const file of this.#files.keys()) if (!seen.has(file)) this.#files.delete(file);
+    this.#readProblems = readProblems;
 
     const next = this.#resolveNameClashes(problems);
     if (this.#closed) return;
@@ -167,6 +219,7 @@ export class FlowDirectory {
     const owners = new Map<string, string>();
     const kept: LoadedFlow[] = [];
     const clashes = new Set<string>();
+    this.#clashProblems = new Map();
     for (const file of [...this.#files.keys()].sort()) {
       const loaded = this.#files.get(file)?.good;
       if (loaded === undefined) continue;
@@ -178,13 +231,13 @@ export class FlowDirectory {
       }
       const key = `${file}@${loaded.version}>${owner}`;
       clashes.add(key);
-      if (!this.#reportedClashes.has(key)) {
-        problems.push({
-          file,
-          path: '/name',
-          reason: `flow '${loaded.flow.name}' is already defined by ${owner}; this file is ignored`,
-        });
-      }
+      const problem = {
+        file,
+        path: '/name',
+        reason: `flow '${loaded.flow.name}' is already defined by ${owner}; this file is ignored`,
+      };
+      this.#clashProblems.set(file, problem);
+      if (!this.#reportedClashes.has(key)) problems.push(problem);
     }
     this.#reportedClashes = clashes;
     return kept;

@@ -13,6 +13,11 @@ export interface FlowProblem {
   reason: string;
 }
 
+/** A problem as `switchboard flows check` prints it and the console shows it: `file:path: reason`. */
+export function formatProblem(problem: FlowProblem): string {
+  return `${problem.file}:${problem.path || '/'}: ${problem.reason}`;
+}
+
 export type ParseFlowResult = { flow: Flow; problems: [] } | { flow: undefined; problems: FlowProblem[] };
 
 const ajv = new Ajv({ allErrors: true });

@@ -272,3 +272,93 @@ test('without watching, the directory is read once', async (t) => {
   t.after(() => directory.close());
   assert.deepEqual(summary(directory.flows()), ['greet.json:greet']);
 });
+
+test('files() tells each file: its text, its current problems, and the version of it in force', async (t) => {
+  const dir = await tempDir(t);
+  const greet = flowJson('greet');
+  await writeFile(join(dir, 'greet.json'), greet);
+  await writeFile(join(dir, 'broken.json'), '{"name": "broken", "steps": [{}]}');
+  const { directory, reports } = await openDirectory(t, dir);
+  await reports.next('problems');
+
+  const [broken, good] = directory.files();
+  assert.equal(broken?.file, 'broken.json');
+  assert.equal(broken?.text, '{"name": "broken", "steps": [{}]}');
+  assert.deepEqual(
+    broken?.problems.map(({ path, reason }) => `${path}: ${reason}`),
+    ["/steps/0: must have required property 'event'", "/steps/0: must have required property 'command'"],
+  );
+  assert.equal(broken?.inForce, undefined);
+  assert.deepEqual(good, {
+    file: 'greet.json',
+    text: greet,
+    problems: [],
+    inForce: { loaded: directory.flows()[0], text: greet },
+  });
+
+  // A bad edit: the new text and its problems, while the last good version and its text stay in force.
+  const bad = greet.replace('"command"', '"comand"');
+  await put(dir, 'greet.json', bad);
+  await reports.next('problems');
+  const edited = directory.files()[1];
+  assert.equal(edited?.text, bad);
+  assert.equal(edited?.problems.length, 2);
+  assert.equal(edited?.inForce?.text, greet);
+  assert.equal(edited?.inForce?.loaded.version, versionOf(greet));
+
+  await put(dir, 'greet.json', flowJson('greet', 'fixed'));
+  await reports.next('change');
+  assert.deepEqual(directory.files()[1]?.problems, []);
+  assert.equal(directory.files()[1]?.inForce?.text, flowJson('greet', 'fixed'));
+
+  // A removed file is no longer listed (wave.json's arrival tells the directory was read again).
+  await unlink(join(dir, 'broken.json'));
+  await put(dir, 'wave.json', flowJson('wave'));
+  await reports.next('change');
+  assert.deepEqual(
+    directory.files().map(({ file }) => file),
+    ['greet.json', 'wave.json'],
+  );
+});
+
+test('files() keeps telling a problem that is reported once: a name clash, a failed check', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'b.json'), flowJson('greet', 'from b'));
+  await writeFile(join(dir, 'c.json'), flowJson('greet', 'from c'));
+  const reports = new Reports();
+  const directory = await FlowDirectory.open({
+    dir,
+    onChange: reports.onChange,
+    onProblems: reports.onProblems,
+    debounceMs: 20,
+    validate: (flow, file) =>
+      flow.name === 'checked' ? [{ file, path: '/steps/0/criteria', reason: 'no such filter' }] : [],
+  });
+  t.after(() => directory.close());
+  await reports.next('problems');
+
+  // Another file changes: the directory is read again, and the unchanged clash is not reported again.
+  await put(dir, 'd.json', flowJson('checked'));
+  assert.deepEqual(
+    (await reports.next('problems')).problems.map(({ file }) => file),
+    ['d.json'],
+  );
+  const files = directory.files();
+  assert.deepEqual(
+    files.map(({ file, problems, inForce }) => ({
+      file,
+      problems: problems.map(({ path, reason }) => `${path}: ${reason}`),
+      inForce: inForce?.loaded.flow.name,
+    })),
+    [
+      { file: 'b.json', problems: [], inForce: 'greet' },
+      {
+        file: 'c.json',
+        problems: ["/name: flow 'greet' is already defined by b.json; this file is ignored"],
+        inForce: undefined,
+      },
+      { file: 'd.json', problems: ['/steps/0/criteria: no such filter'], inForce: undefined },
+    ],
+  );
+  assert.equal(files[1]?.text, flowJson('greet', 'from c'));
+});
