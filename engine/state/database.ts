@@ -72,9 +72,35 @@ const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   ) STRICT;
   `,
+  `
+  -- Run again (the console): the retry is a new execution of the same step with a new command id,
+  -- linked both ways. Looked up only by id, so no index.
+  ALTER TABLE executions ADD COLUMN retry_of TEXT;    -- the execution this one runs again
+  ALTER TABLE executions ADD COLUMN retried_by TEXT;  -- the execution that ran this one again
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * How a read-only handle reads a database whose schema is older, by the version it has: the engine
+ * has not started since the upgrade (or still runs the previous Switchboard), and the CLI must not
+ * refuse to read it for that. Each turns version N into what version N + 1 reads like, with TEMP
+ * views private to the connection that show what migration N + 1 added as empty. A version without
+ * one is refused with the advice to start the engine.
+ */
+const READ_OLDER: Readonly<Record<number, string>> = {
+  // Run again's links: none yet. The view keeps rowid, which the listing orders and pages by. The
+  // triggers only let the store prepare its writes (a read-only handle never runs them).
+  2: `
+  CREATE TEMP VIEW executions AS
+    SELECT rowid AS rowid, *, NULL AS retry_of, NULL AS retried_by FROM main.executions;
+  CREATE TEMP TRIGGER executions_update INSTEAD OF UPDATE ON executions
+    BEGIN SELECT RAISE(ABORT, 'read-only'); END;
+  CREATE TEMP TRIGGER executions_delete INSTEAD OF DELETE ON executions
+    BEGIN SELECT RAISE(ABORT, 'read-only'); END;
+  `,
+};
 
 /** How long a write waits for another connection's lock (the CLI reading, a second engine) before failing. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -117,7 +143,8 @@ export function openDatabaseReadOnly(dataDir: string): DatabaseSync {
   const db = new DatabaseSync(file, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
   try {
     const version = schemaVersion(db);
-    if (version !== SCHEMA_VERSION) {
+    const readable = version < SCHEMA_VERSION && readsAsCurrent(db, version);
+    if (version !== SCHEMA_VERSION && !readable) {
       throw new Error(
         version < SCHEMA_VERSION
           ? `The engine database ${file} has schema version ${version}, older than ${SCHEMA_VERSION}: start the engine once to migrate it`
@@ -193,6 +220,18 @@ function migrate(db: DatabaseSync, location: string): void {
     // PRAGMA takes no bound parameters; SCHEMA_VERSION is a number of our own.
     if (version < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   });
+}
+
+/** Applies READ_OLDER from `version` up to the current schema; false (changing nothing) when one is missing. */
+function readsAsCurrent(db: DatabaseSync, version: number): boolean {
+  const steps: string[] = [];
+  for (let from = version; from < SCHEMA_VERSION; from++) {
+    const step = READ_OLDER[from];
+    if (step === undefined) return false;
+    steps.push(step);
+  }
+  for (const step of steps) db.exec(step);
+  return true;
 }
 
 function schemaVersion(db: DatabaseSync): number {

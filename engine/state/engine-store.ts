@@ -6,9 +6,12 @@ import { Datastore, type DatastoreEntry } from './datastore.ts';
 import {
   type Execution,
   type ExecutionFilter,
+  type ExecutionPage,
   Executions,
   type NewExecution,
+  type NewRetry,
   type PruneCursor,
+  type RetryOutcome,
   type StepCount,
 } from './executions.ts';
 import { type Batch, GroupCommit, type GroupCommitOptions } from './group-commit.ts';
@@ -16,7 +19,18 @@ import { type Instance, Instances, type NewInstance } from './instances.ts';
 import { type AnnouncedCommand, PackManifests } from './pack-manifests.ts';
 
 export type { DatastoreEntry } from './datastore.ts';
-export type { Execution, ExecutionFilter, ExecutionStatus, NewExecution, StepCount } from './executions.ts';
+export type {
+  Execution,
+  ExecutionFilter,
+  ExecutionPage,
+  ExecutionStatus,
+  NewExecution,
+  NewRetry,
+  RetryOutcome,
+  RetryRefusal,
+  StepCount,
+} from './executions.ts';
+export { EXECUTION_STATUSES, isExecutionCursor, parseSince } from './executions.ts';
 export type { Instance, NewInstance } from './instances.ts';
 export type { AnnouncedCommand } from './pack-manifests.ts';
 
@@ -215,6 +229,29 @@ export class EngineStore {
   /** Newest first; at most 50 unless `limit` says otherwise. */
   listExecutions(filter: ExecutionFilter = {}): Execution[] {
     return this.#executions.list(filter);
+  }
+
+  /**
+   * Newest first, a page of at most `limit` (50) at a time, with the cursor of the next page unless this
+   * is the last; `filter.cursor` continues after the page that gave it. Fails on a cursor no page gave.
+   */
+  listExecutionsPage(filter: ExecutionFilter = {}): ExecutionPage {
+    return this.#executions.page(filter);
+  }
+
+  /**
+   * Run again: records `retry` (its command with a new id) as a new pending execution of the same
+   * instance and step as execution `id`, linked both ways (`retryOf` on the new one, `retriedBy` on the
+   * old one), unless that one is not failed or timed out, was run again already, or never sent its
+   * command. Its result then completes it like any execution's. Atomic: of two calls, one records.
+   */
+  recordRetry(id: string, retry: NewRetry): RetryOutcome {
+    return this.#write(() => this.#executions.recordRetry(id, retry));
+  }
+
+  /** Takes back a retry still pending (its command could not be published); false when there is none. */
+  forgetRetry(retryId: string): boolean {
+    return this.#write(() => this.#executions.forgetRetry(retryId));
   }
 
   /** How often each step of a flow fired and failed, over the executions still kept. */
