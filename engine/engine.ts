@@ -6,7 +6,13 @@ import { createEnvelope, type Envelope } from '../shared/envelope.ts';
 import type { EngineMetrics } from './engine-metrics.ts';
 import type { LoadedFlow } from './flow.ts';
 import { busPackName, continuationSteps, FlowIndex, type IndexedStep } from './flow-index.ts';
-import type { AnnouncedCommand, EngineStore, Execution, StoreSession } from './state/engine-store.ts';
+import type {
+  AnnouncedCommand,
+  EngineStore,
+  Execution,
+  RetryRefusal,
+  StoreSession,
+} from './state/engine-store.ts';
 import { evaluateStep } from './step-evaluator.ts';
 import { parseFlyteBool, type TemplateEngine } from './templates/template-engine.ts';
 
@@ -309,6 +315,80 @@ export class FlowEngine {
       logger.error({ reason: (error as Error).message }, 'engine housekeeping failed');
     }
   }
+}
+
+/** What Run again needs: the engine's store, and the bus its commands go out on. */
+export interface RunAgainParts {
+  store: EngineStore;
+  bus: Bus;
+  logger: Logger;
+}
+
+export type RunAgainOutcome =
+  /** Published: `retry` is the new execution (pending), `of` the one it runs again. */
+  { retry: Execution; of: Execution } | { refused: RetryRefusal; execution: Execution | undefined };
+
+/**
+ * Run again (the console): publishes the command of the failed or timed-out execution `id` again, with a
+ * new command id, recorded first as a new pending execution of the same instance and step, linked both
+ * ways. The pack answers the new id with a new result (it answers a command id it has seen from its
+ * record, so the old id would only repeat the old answer), whose causationId is the new id: the engine
+ * completes the new execution and continues the instance from it exactly as from the first run
+ * (#continueInstance), so dependsOn steps that have not fired yet fire then.
+ *
+ * Resolves once the broker confirmed the command. When it cannot be published the retry is taken back
+ * (the old execution can be run again) and this rejects with the reason.
+ */
+export async function runExecutionAgain(parts: RunAgainParts, id: string): Promise<RunAgainOutcome> {
+  const original = parts.store.getExecution(id);
+  // Derived from the old id: should a confirm be lost after the broker took the command, running it again
+  // sends the same id, which the pack answers from its record instead of running it a third time.
+  const retryId = deterministicId('retry', id);
+  const command = original
+    ? createEnvelope({
+        id: retryId,
+        kind: 'command',
+        pack: original.command.pack,
+        name: original.command.name,
+        payload: original.command.payload,
+        labels: original.command.labels,
+        correlationId: original.command.correlationId,
+        causationId: original.command.causationId,
+      })
+    : undefined;
+  const session = parts.store.session();
+  const outcome = command
+    ? session.recordRetry(id, { command, startedAt: new Date().toISOString() })
+    : ({ refused: 'unknown', execution: undefined } as const);
+  if ('refused' in outcome) return outcome;
+  // On disk before the command leaves, as for any step: its result must find the execution it completes.
+  await session.committed();
+  try {
+    await parts.bus.publish(
+      {
+        exchange: COMMANDS_EXCHANGE,
+        routingKey: routingKey(outcome.recorded.command.pack, outcome.recorded.command.name),
+      },
+      outcome.recorded.command,
+    );
+  } catch (error) {
+    const undo = parts.store.session();
+    undo.forgetRetry(retryId);
+    await undo.committed();
+    throw new Error(`the command could not be published: ${(error as Error).message}`, { cause: error });
+  }
+  parts.logger.info(
+    {
+      flow: outcome.recorded.flowName,
+      step: outcome.recorded.stepId,
+      correlationId: outcome.recorded.correlationId,
+      command: `${outcome.recorded.command.pack}.${outcome.recorded.command.name}`,
+      retryOf: id,
+      commandId: retryId,
+    },
+    'step run again',
+  );
+  return { retry: outcome.recorded, of: outcome.of };
 }
 
 function versionKey(flowName: string, version: string): string {

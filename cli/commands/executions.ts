@@ -1,8 +1,12 @@
 import { resolveDataDir } from '../../engine/engine-config.ts';
-import { EngineStore, type Execution, type ExecutionStatus } from '../../engine/state/engine-store.ts';
+import {
+  EngineStore,
+  EXECUTION_STATUSES,
+  type Execution,
+  type ExecutionStatus,
+  parseSince,
+} from '../../engine/state/engine-store.ts';
 import { type CliCommand, EXIT, parseCommandLine, UsageError } from '../cli-support.ts';
-
-const STATUSES: readonly ExecutionStatus[] = ['pending', 'succeeded', 'failed', 'timed_out'];
 
 export const executionsCommand: CliCommand = {
   name: 'executions',
@@ -38,12 +42,12 @@ Options:
     );
     if (positionals.length > 1) throw new UsageError('give at most one correlation id');
     const status = values.status as ExecutionStatus | undefined;
-    if (status !== undefined && !STATUSES.includes(status)) {
-      throw new UsageError(`--status takes ${STATUSES.join(', ')}`);
+    if (status !== undefined && !EXECUTION_STATUSES.includes(status)) {
+      throw new UsageError(`--status takes ${EXECUTION_STATUSES.join(', ')}`);
     }
     const limit = values.limit === undefined ? 50 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number above 0');
-    const since = values.since === undefined ? undefined : parseSince(values.since);
+    const since = values.since === undefined ? undefined : sinceOption(values.since);
     const store = EngineStore.openReadOnly(resolveDataDir(io.env, { dataDir: values['data-dir'] }));
     try {
       const [correlationId] = positionals;
@@ -75,22 +79,21 @@ function describe(execution: Execution, detailed: boolean): string {
   const result = execution.resultEvent
     ? `${execution.resultEvent.pack}.${execution.resultEvent.name}`
     : '(none yet)';
-  return [
+  const lines = [
     line,
+    `  id:      ${execution.id}`,
     `  trigger: ${trigger.pack}.${trigger.name} ${JSON.stringify(trigger.payload)}`,
     `  command: ${command} ${JSON.stringify(execution.command.payload)}`,
     `  result:  ${result}${execution.resultEvent ? ` ${JSON.stringify(execution.resultEvent.payload)}` : ''}`,
-  ].join('\n');
+  ];
+  // Run again (the console) links the two executions both ways.
+  if (execution.retryOf) lines.push(`  run again of ${execution.retryOf}`);
+  if (execution.retriedBy) lines.push(`  run again as ${execution.retriedBy}`);
+  return lines.join('\n');
 }
 
-function parseSince(text: string): Date {
-  const relative = /^(\d+)([smhd])$/.exec(text);
-  if (relative) {
-    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(Date.now() - Number(relative[1]) * unit);
-  }
-  const date = new Date(text);
-  if (Number.isNaN(date.getTime()))
-    throw new UsageError(`--since takes a time or a duration like 2h, not "${text}"`);
-  return date;
+function sinceOption(text: string): Date {
+  const since = parseSince(text);
+  if (since === undefined) throw new UsageError(`--since takes a time or a duration like 2h, not "${text}"`);
+  return since;
 }

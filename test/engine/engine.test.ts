@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
+import { runExecutionAgain } from '../../engine/engine.ts';
 import type { Flow } from '../../engine/flow.ts';
 import { EngineStore } from '../../engine/state/engine-store.ts';
 import type { Bus } from '../../shared/bus/bus.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
 import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
-import { EventCollector, uniquePackName } from '../support/bus.ts';
+import { EventCollector, testLogger, uniquePackName } from '../support/bus.ts';
 import { createTestEngine, loadedFlow } from '../support/engine.ts';
 import { FakeOutsideSystem, startTestPack } from '../support/test-pack.ts';
 
@@ -333,6 +334,146 @@ describe('the flow engine', () => {
     );
     await engine.stop();
     await runtime.stop({ graceMs: 1000 });
+    store.close();
+    await bus.close();
+  });
+
+  test('a failed step run again sends its command with a new id, and its result continues the instance', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const pack = uniquePackName('deploy');
+    const flow: Flow = {
+      name: 'deploy',
+      steps: [
+        {
+          id: 'deploy',
+          event: { packName: 'trigger', name: 'Go' },
+          context: { Target: '{{ Event.Payload.target }}' },
+          command: { packName: pack, name: 'Deploy', input: { target: '{{ Context.Target }}' } },
+        },
+        {
+          id: 'announce',
+          dependsOn: ['deploy'],
+          event: { packName: pack, name: 'Deployed' },
+          command: { packName: pack, name: 'Announce', input: { message: 'deployed {{ Context.Target }}' } },
+        },
+      ],
+    };
+    const engine = createTestEngine(bus, store, [loadedFlow(flow)]);
+    await engine.start();
+    // The test plays the pack: it answers each command by hand.
+    const commands = await collectCommands(bus, `${pack}.*`);
+    const answer = (command: Envelope, name: string, payload: unknown) =>
+      publishEvent(
+        bus,
+        createEnvelope({
+          kind: 'event',
+          pack,
+          name,
+          payload,
+          correlationId: command.correlationId,
+          causationId: command.id,
+        }),
+      );
+    await publishEvent(
+      bus,
+      createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: { target: 'prod' } }),
+    );
+    const [first] = await eventually(() => (commands.length ? commands : undefined), 'the Deploy command');
+    assert.ok(first);
+    await answer(first, 'DeployFailed', { errorCode: 'upstream_error', error: 'the server is down' });
+    await eventually(
+      () => (store.getExecution(first.id)?.status === 'failed' ? true : undefined),
+      'the failed execution',
+    );
+
+    const outcome = await runExecutionAgain({ store, bus, logger: testLogger }, first.id);
+    assert.ok('retry' in outcome, JSON.stringify(outcome));
+    const { retry } = outcome;
+    assert.notEqual(retry.id, first.id);
+    const again = await eventually(() => commands.find((c) => c.id === retry.id), 'the command sent again');
+    assert.equal(again.name, 'Deploy');
+    assert.deepEqual(again.payload, first.payload);
+    assert.equal(again.correlationId, first.correlationId);
+    assert.equal(store.getExecution(first.id)?.retriedBy, retry.id);
+
+    await answer(again, 'Deployed', { target: 'prod' });
+    const announce = await eventually(
+      () => commands.find((c) => c.name === 'Announce'),
+      'the dependsOn step, fired by the result of the retry',
+    );
+    assert.deepEqual(announce.payload, { message: 'deployed prod' });
+    assert.equal(announce.correlationId, first.correlationId);
+    assert.deepEqual(
+      store.executionsOf(first.correlationId as string).map((e) => [e.stepId, e.status, e.retryOf ?? '']),
+      [
+        ['deploy', 'failed', ''],
+        ['deploy', 'succeeded', first.id],
+        ['announce', 'pending', ''],
+      ],
+    );
+    await engine.stop();
+    store.close();
+    await bus.close();
+  });
+
+  test('run again refuses what did not fail, what ran again already, and what it does not know', async () => {
+    const bus = new MemoryBus();
+    const store = EngineStore.open(':memory:');
+    const parts = { store, bus, logger: testLogger };
+    const commands = await collectCommands(bus, 'target.*');
+    const flow: Flow = {
+      name: 'once',
+      steps: [{ event: { packName: 'trigger', name: 'Go' }, command: { packName: 'target', name: 'Do' } }],
+    };
+    const engine = createTestEngine(bus, store, [loadedFlow(flow)]);
+    await engine.handleEvent(createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
+    const [pending] = store.listExecutions({ flow: 'once' });
+    assert.ok(pending);
+    assert.deepEqual(await runExecutionAgain(parts, pending.id), {
+      refused: 'not_failed',
+      execution: pending,
+    });
+    assert.deepEqual(await runExecutionAgain(parts, 'no-such-id'), {
+      refused: 'unknown',
+      execution: undefined,
+    });
+    store.timeOutPending(0, new Date(Date.now() + 1000));
+    assert.ok('retry' in (await runExecutionAgain(parts, pending.id)));
+    const second = await runExecutionAgain(parts, pending.id);
+    assert.ok('refused' in second && second.refused === 'retried_already');
+    await eventually(() => (commands.length === 2 ? true : undefined), 'the first command and one retry');
+    assert.equal(commands.length, 2);
+    store.close();
+    await bus.close();
+  });
+
+  test('a retry whose command cannot be published is taken back, and can be run again', async () => {
+    const store = EngineStore.open(':memory:');
+    store.recordExecution({
+      id: 'cmd-1',
+      correlationId: 'c1',
+      flowName: 'f',
+      flowVersion: 'v1',
+      stepId: 's',
+      triggerEvent: createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }),
+      command: createEnvelope({ id: 'cmd-1', kind: 'command', pack: 'target', name: 'Do', payload: {} }),
+      startedAt: new Date().toISOString(),
+    });
+    store.timeOutPending(0, new Date(Date.now() + 1000));
+    const down = {
+      publish: async () => {
+        throw new Error('the broker connection is closed');
+      },
+    } as unknown as Bus;
+    await assert.rejects(
+      runExecutionAgain({ store, bus: down, logger: testLogger }, 'cmd-1'),
+      /could not be published: the broker connection is closed/,
+    );
+    assert.equal(store.getExecution('cmd-1')?.retriedBy, undefined);
+    assert.equal(store.executionsOf('c1').length, 1);
+    const bus = new MemoryBus();
+    assert.ok('retry' in (await runExecutionAgain({ store, bus, logger: testLogger }, 'cmd-1')));
     store.close();
     await bus.close();
   });
