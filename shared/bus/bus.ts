@@ -87,6 +87,75 @@ export interface Hold {
   release(): Promise<void>;
 }
 
+/** A message in the dead-letter queue (switchboard.dead), with where it was going and why it was set aside. */
+export interface DeadLetter {
+  /**
+   * How the console names it: its messageId when it has one that no other letter listed shares, otherwise
+   * `sha256-<digest>` of what it carries (see letterIds). The same while the letters listed stay the same.
+   */
+  id: string;
+  messageId: string | undefined;
+  /** The original bytes, as they were refused. */
+  body: Buffer;
+  /** Its headers as the broker holds them, the dead-letter ones included. */
+  headers: Record<string, unknown>;
+  /** Why it was set aside; undefined when nothing says (a message published straight to the queue). */
+  reason: string | undefined;
+  /** Where it was going; undefined when nothing says. `''` is the default exchange (a queue by name). */
+  originalExchange: string | undefined;
+  originalRoutingKey: string | undefined;
+  /** When it was set aside (ISO 8601), when known. */
+  deadLetteredAt: string | undefined;
+}
+
+export interface DeadLetterListing {
+  /** Oldest first, at most a bounded number of them (1000 on RabbitMQ). */
+  letters: DeadLetter[];
+  /** Letters in the queue, those not listed included. */
+  total: number;
+}
+
+/** Why a dead letter could not be listed, sent back or discarded; each code is one fitting answer. */
+export type DeadLetterErrorCode =
+  /** No letter listed has this id (another requeued or discarded it, or it never was). */
+  | 'unknown_letter'
+  /** Nothing says where the letter was going. */
+  | 'no_original_destination'
+  /** Nothing is bound for where the letter was going any more: publishing it would drop it. */
+  | 'unroutable'
+  /** The broker cannot be reached. */
+  | 'broker_unreachable'
+  /** The broker did not confirm the publish (refused it, or not in time); the letter stays. */
+  | 'requeue_failed';
+
+export class DeadLetterError extends Error {
+  readonly code: DeadLetterErrorCode;
+
+  constructor(code: DeadLetterErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = 'DeadLetterError';
+    this.code = code;
+  }
+}
+
+/**
+ * The dead-letter queue as an operator sees it. Nothing is lost: `requeue` publishes the original body and
+ * properties to where the letter was going, waits for the broker's confirm, and only then removes the
+ * letter; when anything fails before the confirm, the letter stays. Operations reject with DeadLetterError.
+ */
+export interface DeadLetterQueue {
+  list(): Promise<DeadLetterListing>;
+  /**
+   * Sends the letter back to its original exchange and routing key with its messageId, without the
+   * dead-letter headers and with REQUEUED_AT_HEADER; resolves with where it went, once it left the queue.
+   */
+  requeue(id: string): Promise<{ exchange: string; routingKey: string }>;
+  /** Removes the letter for good. */
+  discard(id: string): Promise<void>;
+  /** Lets go of what it holds: on RabbitMQ, the letters it held go back to the queue. Idempotent. */
+  close(): Promise<void>;
+}
+
 export interface Bus {
   /** Resolves once the broker has confirmed the message (persisted, for durable queues). */
   publish(destination: Destination, envelope: Envelope, options?: PublishOptions): Promise<void>;
@@ -98,6 +167,8 @@ export interface Bus {
   hasQueue(name: string): Promise<boolean>;
   /** A queue's ready messages and consumers, or undefined when it does not exist (the console shows them). */
   inspectQueue(name: string): Promise<QueueState | undefined>;
+  /** A view of the dead-letter queue for the console; takes nothing until it is first used. */
+  deadLetters(): DeadLetterQueue;
   /**
    * Takes `name` for this process alone among every process on the broker, until `release()` or until this
    * process's connection to the broker closes (so a crashed process holds nothing). Resolves undefined

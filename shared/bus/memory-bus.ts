@@ -3,6 +3,8 @@ import { decodeEnvelope, type Envelope, encodeEnvelope, type MessageKind } from 
 import {
   type Bus,
   type Consumption,
+  DeadLetterError,
+  type DeadLetterQueue,
   type Destination,
   type Hold,
   handlerRetryDelayMs,
@@ -14,9 +16,19 @@ import {
   UnprocessableMessage,
 } from './bus.ts';
 import {
+  describeDeadLetters,
+  destinationOf,
+  MAX_LISTED_DEAD_LETTERS,
+  requeueHeaders,
+} from './dead-letters.ts';
+import {
   COMMANDS_EXCHANGE,
+  DEAD_LETTER_EXCHANGE_HEADER,
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_ROUTING_KEY_HEADER,
+  DEAD_LETTERED_AT_HEADER,
+  EVENTS_EXCHANGE,
   type ExchangeName,
   topicMatches,
 } from './topology.ts';
@@ -45,7 +57,11 @@ const NEVER_RETURNED = new AbortController().signal;
 
 interface StoredMessage {
   body: Buffer;
+  /** The envelope's id, as AmqpBus sets the AMQP messageId; undefined for raw bytes. */
+  messageId: string | undefined;
   replyTo: string | undefined;
+  /** '' for a message sent to a queue by name (the default exchange, on RabbitMQ). */
+  exchange: string;
   routingKey: string;
   headers: Record<string, string>;
   deliveries: number;
@@ -124,11 +140,20 @@ export class MemoryBus implements Bus {
   }
 
   async publish(destination: Destination, envelope: Envelope, options: PublishOptions = {}): Promise<void> {
-    this.publishRaw(destination, encodeEnvelope(envelope), options);
+    this.#publishBytes(destination, encodeEnvelope(envelope), options, envelope.id);
   }
 
   /** Publishes bytes as they are, as an outside publisher could. */
   publishRaw(destination: Destination, body: Buffer, options: PublishOptions = {}): void {
+    this.#publishBytes(destination, body, options, undefined);
+  }
+
+  #publishBytes(
+    destination: Destination,
+    body: Buffer,
+    options: PublishOptions,
+    messageId: string | undefined,
+  ): void {
     if (this.#closed) throw new Error('the in-memory bus is closed');
     const targets =
       'queue' in destination
@@ -139,7 +164,9 @@ export class MemoryBus implements Bus {
     const routingKey = 'queue' in destination ? destination.queue : destination.routingKey;
     const message = (): StoredMessage => ({
       body,
+      messageId,
       replyTo: options.replyTo,
+      exchange: 'queue' in destination ? '' : destination.exchange,
       routingKey,
       headers: { ...options.headers },
       deliveries: 0,
@@ -187,6 +214,79 @@ export class MemoryBus implements Bus {
         if (!queue.durable) this.#queues.delete(name);
       },
     };
+  }
+
+  /**
+   * The dead-letter queue of this bus. Nothing needs holding in one process: listing reads the queue,
+   * a requeue publishes and removes the letter in one step.
+   */
+  deadLetters(): DeadLetterQueue {
+    const shown = () => this.#declare(DEAD_LETTER_QUEUE, true, []).messages.slice(0, MAX_LISTED_DEAD_LETTERS);
+    const find = (id: string) => {
+      const messages = shown();
+      const letters = describeDeadLetters(messages);
+      const index = letters.findIndex((letter) => letter.id === id);
+      if (index < 0) throw new DeadLetterError('unknown_letter', `no dead letter "${id}" is listed`);
+      return {
+        letter: letters[index] as (typeof letters)[number],
+        message: messages[index] as StoredMessage,
+      };
+    };
+    return {
+      list: async () => {
+        const total = this.#declare(DEAD_LETTER_QUEUE, true, []).messages.length;
+        return { letters: describeDeadLetters(shown()), total };
+      },
+      requeue: async (id) => {
+        const { letter, message } = find(id);
+        const destination = destinationOf(letter);
+        this.#requeue(message, destination);
+        return destination;
+      },
+      discard: async (id) => {
+        this.#removeDead(find(id).message);
+      },
+      close: async () => {},
+    };
+  }
+
+  #requeue(message: StoredMessage, destination: { exchange: string; routingKey: string }): void {
+    if (this.#closed) throw new DeadLetterError('broker_unreachable', 'the in-memory bus is closed');
+    const { exchange, routingKey } = destination;
+    const target: Destination =
+      exchange === '' ? { queue: routingKey } : { exchange: exchange as ExchangeName, routingKey };
+    // As RabbitMQ with `mandatory`: what nothing would receive is refused, not dropped. A command waits
+    // for its pack's queue here (see the class comment), so it is never dropped.
+    const received =
+      exchange === ''
+        ? this.#queues.has(routingKey)
+        : exchange === COMMANDS_EXCHANGE ||
+          (exchange === EVENTS_EXCHANGE &&
+            [...this.#queues.values()].some((queue) => isBoundFor(queue, EVENTS_EXCHANGE, routingKey)));
+    if (!received) {
+      throw new DeadLetterError(
+        'unroutable',
+        `nothing is bound for exchange "${exchange}" with routing key "${routingKey}"; the letter stays`,
+      );
+    }
+    const headers = requeueHeaders(message.headers, new Date()) as Record<string, string>;
+    try {
+      this.#publishBytes(target, message.body, { replyTo: message.replyTo, headers }, message.messageId);
+    } catch (error) {
+      throw new DeadLetterError(
+        'requeue_failed',
+        `the in-memory bus refused it: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.#removeDead(message);
+  }
+
+  #removeDead(message: StoredMessage): void {
+    const dead = this.#declare(DEAD_LETTER_QUEUE, true, []);
+    dead.messages = dead.messages.filter((other) => other !== message);
   }
 
   async hasQueue(name: string): Promise<boolean> {
@@ -325,7 +425,16 @@ export class MemoryBus implements Bus {
 
   #toDeadLetters(message: StoredMessage, reason: string): void {
     const dead = this.#declare(DEAD_LETTER_QUEUE, true, []);
-    dead.messages.push({ ...message, headers: { ...message.headers, [DEAD_LETTER_REASON_HEADER]: reason } });
+    dead.messages.push({
+      ...message,
+      headers: {
+        ...message.headers,
+        [DEAD_LETTER_REASON_HEADER]: reason,
+        [DEAD_LETTER_EXCHANGE_HEADER]: message.exchange,
+        [DEAD_LETTER_ROUTING_KEY_HEADER]: message.routingKey,
+        [DEAD_LETTERED_AT_HEADER]: new Date().toISOString(),
+      },
+    });
   }
 }
 

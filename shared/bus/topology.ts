@@ -6,6 +6,13 @@ export const EVENTS_EXCHANGE = 'switchboard.events';
 export const DEAD_LETTER_QUEUE = 'switchboard.dead';
 /** Header on a dead-lettered message saying why it was refused. */
 export const DEAD_LETTER_REASON_HEADER = 'x-switchboard-reason';
+/** Headers on a dead-lettered message saying where it was going, so that it can be sent there again. */
+export const DEAD_LETTER_EXCHANGE_HEADER = 'x-switchboard-original-exchange';
+export const DEAD_LETTER_ROUTING_KEY_HEADER = 'x-switchboard-original-routing-key';
+/** Header on a dead-lettered message: when it was set aside (ISO 8601). */
+export const DEAD_LETTERED_AT_HEADER = 'x-switchboard-dead-lettered-at';
+/** Header on a message sent back from the dead-letter queue: when (ISO 8601). */
+export const REQUEUED_AT_HEADER = 'x-switchboard-requeued-at';
 
 export type ExchangeName = typeof COMMANDS_EXCHANGE | typeof EVENTS_EXCHANGE;
 

@@ -4,6 +4,7 @@ import { type Envelope, encodeEnvelope } from '../../envelope.ts';
 import type {
   Bus,
   Consumption,
+  DeadLetterQueue,
   Destination,
   Hold,
   MessageHandler,
@@ -14,6 +15,7 @@ import type {
 import { openRecoveringConnection } from './connection.ts';
 import { QueueConsumer } from './consumer.ts';
 import { deadLetterCopy } from './dead-letter.ts';
+import { DeadLetterHolder, type DeadLetterHolderOptions } from './dead-letter-holder.ts';
 import { declareCoreTopology, declareQueue } from './declare.ts';
 import { takeExclusiveHold } from './exclusive-hold.ts';
 import { ConfirmPublisher, type OutboundMessage } from './publisher.ts';
@@ -38,6 +40,7 @@ export class AmqpBus implements Bus {
   readonly #consumeConnection: RecoveringChannelModel;
   readonly #publisher: ConfirmPublisher;
   readonly #consumers = new Set<QueueConsumer>();
+  readonly #deadLetterHolders = new Set<DeadLetterHolder>();
   readonly #logger: Logger;
 
   private constructor(
@@ -143,6 +146,24 @@ export class AmqpBus implements Bus {
     }
   }
 
+  /** See DeadLetterHolder; `options` are for tests (bounds, timeouts). */
+  deadLetters(
+    options: Omit<
+      DeadLetterHolderOptions,
+      'consumeConnection' | 'publishConnection' | 'logger' | 'onClose'
+    > = {},
+  ): DeadLetterQueue {
+    const holder = new DeadLetterHolder({
+      ...options,
+      consumeConnection: this.#consumeConnection,
+      publishConnection: this.#publishConnection,
+      logger: this.#logger,
+      onClose: () => this.#deadLetterHolders.delete(holder),
+    });
+    this.#deadLetterHolders.add(holder);
+    return holder;
+  }
+
   // On the publishing connection: a hold must last while its holder is still running the command, and that
   // connection stays up when a consume connection drops.
   hold(name: string): Promise<Hold | undefined> {
@@ -150,6 +171,7 @@ export class AmqpBus implements Bus {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.#deadLetterHolders].map((holder) => holder.close()));
     await Promise.allSettled([...this.#consumers].map((consumer) => consumer.stop()));
     this.#consumers.clear();
     await this.#publisher.close();

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type {
   Bus,
   Consumption,
+  DeadLetterQueue,
   Destination,
   Hold,
   MessageHandler,
@@ -82,6 +83,10 @@ export class ControllableBus implements Bus {
 
   hold(name: string): Promise<Hold | undefined> {
     return this.inner.hold(name);
+  }
+
+  deadLetters(): DeadLetterQueue {
+    return this.inner.deadLetters();
   }
 
   isConnected(): boolean {
