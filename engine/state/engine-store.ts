@@ -30,7 +30,7 @@ export type {
   RetryRefusal,
   StepCount,
 } from './executions.ts';
-export { EXECUTION_STATUSES, isExecutionCursor, parseSince } from './executions.ts';
+export { EXECUTION_STATUSES, isExecutionCursor, parseSince, retryRefusal } from './executions.ts';
 export type { Instance, NewInstance } from './instances.ts';
 export type { AnnouncedCommand } from './pack-manifests.ts';
 

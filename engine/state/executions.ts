@@ -467,8 +467,8 @@ function decodeCursor(cursor: string): Position | undefined {
   return encodeCursor(place) === cursor ? place : undefined;
 }
 
-/** Why `execution` cannot be run again, or undefined when it can. */
-function retryRefusal(execution: Execution): RetryRefusal | undefined {
+/** Why `execution` cannot be run again, or undefined when it can (recordRetry applies the same rule). */
+export function retryRefusal(execution: Execution): RetryRefusal | undefined {
   if (execution.status !== 'failed' && execution.status !== 'timed_out') return 'not_failed';
   if (execution.retriedBy !== undefined) return 'retried_already';
   // A failed execution without a result is a step whose templates failed (Executions.fail): its
