@@ -76,7 +76,10 @@ export interface Consumption {
 
 /** What the broker says of a queue at one moment. */
 export interface QueueState {
-  /** Messages waiting to be delivered (not those delivered and not yet acknowledged). */
+  /**
+   * Messages waiting to be delivered (not those delivered and not yet acknowledged). For the dead-letter
+   * queue, also those this bus's deadLetters() holds: they wait for an operator, as the rest do.
+   */
   messages: number;
   consumers: number;
 }
@@ -152,8 +155,8 @@ export interface DeadLetterQueue {
   requeue(id: string): Promise<{ exchange: string; routingKey: string }>;
   /** Removes the letter for good. */
   discard(id: string): Promise<void>;
-  /** Lets go of what it holds: on RabbitMQ, the letters it held go back to the queue. Idempotent. */
-  close(): Promise<void>;
+  /** Lets go of what it holds (on RabbitMQ, the letters go back to the queue); the next call takes them again. */
+  release(): Promise<void>;
 }
 
 export interface Bus {
@@ -167,7 +170,10 @@ export interface Bus {
   hasQueue(name: string): Promise<boolean>;
   /** A queue's ready messages and consumers, or undefined when it does not exist (the console shows them). */
   inspectQueue(name: string): Promise<QueueState | undefined>;
-  /** A view of the dead-letter queue for the console; takes nothing until it is first used. */
+  /**
+   * The dead-letter queue, for the console: the same object on every call, so one process never holds
+   * letters twice. Takes nothing until it is first used.
+   */
   deadLetters(): DeadLetterQueue;
   /**
    * Takes `name` for this process alone among every process on the broker, until `release()` or until this

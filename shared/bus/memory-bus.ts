@@ -109,6 +109,7 @@ export class MemoryBus implements Bus {
   readonly #maxWaitingCommands: number;
   readonly #holds = new Set<string>();
   #privateCounter = 0;
+  #deadLetters: DeadLetterQueue | undefined;
   #closed = false;
 
   constructor(options: MemoryBusOptions = {}) {
@@ -221,6 +222,11 @@ export class MemoryBus implements Bus {
    * a requeue publishes and removes the letter in one step.
    */
   deadLetters(): DeadLetterQueue {
+    this.#deadLetters ??= this.#openDeadLetters();
+    return this.#deadLetters;
+  }
+
+  #openDeadLetters(): DeadLetterQueue {
     const shown = () => this.#declare(DEAD_LETTER_QUEUE, true, []).messages.slice(0, MAX_LISTED_DEAD_LETTERS);
     const find = (id: string) => {
       const messages = shown();
@@ -246,7 +252,7 @@ export class MemoryBus implements Bus {
       discard: async (id) => {
         this.#removeDead(find(id).message);
       },
-      close: async () => {},
+      release: async () => {},
     };
   }
 

@@ -12,10 +12,11 @@ import type {
   QueueSpec,
   QueueState,
 } from '../bus.ts';
+import { DEAD_LETTER_QUEUE } from '../topology.ts';
 import { openRecoveringConnection } from './connection.ts';
 import { QueueConsumer } from './consumer.ts';
 import { deadLetterCopy } from './dead-letter.ts';
-import { DeadLetterHolder, type DeadLetterHolderOptions } from './dead-letter-holder.ts';
+import { DeadLetterHolder, type DeadLetterHolderLimits } from './dead-letter-holder.ts';
 import { declareCoreTopology, declareQueue } from './declare.ts';
 import { takeExclusiveHold } from './exclusive-hold.ts';
 import { ConfirmPublisher, type OutboundMessage } from './publisher.ts';
@@ -29,6 +30,8 @@ export interface AmqpBusOptions {
   publishTimeoutMs?: number;
   /** Reconnect attempts before giving up on the first connection. Default: Infinity. */
   initialRetries?: number;
+  /** Bounds and timeouts of deadLetters() (see DeadLetterHolderOptions for their defaults). */
+  deadLetters?: DeadLetterHolderLimits;
 }
 
 /**
@@ -40,7 +43,7 @@ export class AmqpBus implements Bus {
   readonly #consumeConnection: RecoveringChannelModel;
   readonly #publisher: ConfirmPublisher;
   readonly #consumers = new Set<QueueConsumer>();
-  readonly #deadLetterHolders = new Set<DeadLetterHolder>();
+  readonly #deadLetters: DeadLetterHolder;
   readonly #logger: Logger;
 
   private constructor(
@@ -56,6 +59,12 @@ export class AmqpBus implements Bus {
       logger: options.logger,
       setup: declareCoreTopology,
       timeoutMs: options.publishTimeoutMs ?? 30_000,
+    });
+    this.#deadLetters = new DeadLetterHolder({
+      ...options.deadLetters,
+      consumeConnection: consume,
+      publishConnection: publish,
+      logger: options.logger,
     });
   }
 
@@ -138,7 +147,9 @@ export class AmqpBus implements Bus {
     try {
       const { messageCount, consumerCount } = await channel.checkQueue(name);
       await channel.close().catch(() => {});
-      return { messages: messageCount, consumers: consumerCount };
+      // The letters the console holds are unacknowledged, so RabbitMQ no longer counts them as ready.
+      const held = name === DEAD_LETTER_QUEUE ? this.#deadLetters.heldCount : 0;
+      return { messages: messageCount + held, consumers: consumerCount };
     } catch (error) {
       // A missing queue answers 404 and closes the channel; anything else is a real failure.
       if ((error as { code?: number }).code === 404) return undefined;
@@ -146,22 +157,9 @@ export class AmqpBus implements Bus {
     }
   }
 
-  /** See DeadLetterHolder; `options` are for tests (bounds, timeouts). */
-  deadLetters(
-    options: Omit<
-      DeadLetterHolderOptions,
-      'consumeConnection' | 'publishConnection' | 'logger' | 'onClose'
-    > = {},
-  ): DeadLetterQueue {
-    const holder = new DeadLetterHolder({
-      ...options,
-      consumeConnection: this.#consumeConnection,
-      publishConnection: this.#publishConnection,
-      logger: this.#logger,
-      onClose: () => this.#deadLetterHolders.delete(holder),
-    });
-    this.#deadLetterHolders.add(holder);
-    return holder;
+  /** See DeadLetterHolder. */
+  deadLetters(): DeadLetterQueue {
+    return this.#deadLetters;
   }
 
   // On the publishing connection: a hold must last while its holder is still running the command, and that
@@ -171,7 +169,7 @@ export class AmqpBus implements Bus {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#deadLetterHolders].map((holder) => holder.close()));
+    await this.#deadLetters.close();
     await Promise.allSettled([...this.#consumers].map((consumer) => consumer.stop()));
     this.#consumers.clear();
     await this.#publisher.close();

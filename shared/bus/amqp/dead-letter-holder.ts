@@ -7,6 +7,12 @@ import { refreshedCopy, requeueCopy } from './dead-letter.ts';
 import { declareCoreTopology } from './declare.ts';
 import type { OutboundMessage } from './publisher.ts';
 
+/** The bounds and timeouts of a DeadLetterHolder (AmqpBusOptions.deadLetters). */
+export type DeadLetterHolderLimits = Pick<
+  DeadLetterHolderOptions,
+  'maxLetters' | 'maxBytes' | 'timeoutMs' | 'idleReleaseMs'
+>;
+
 export interface DeadLetterHolderOptions {
   /** Where letters are held: the consume connection, which never publishes, so an alarm never blocks it. */
   consumeConnection: RecoveringChannelModel;
@@ -21,8 +27,6 @@ export interface DeadLetterHolderOptions {
   timeoutMs?: number;
   /** Held letters go back to the queue after this long without a call. Default: 60 000 ms. */
   idleReleaseMs?: number;
-  /** Called once closed, so the bus forgets it. */
-  onClose?: () => void;
 }
 
 /** One channel's letters: delivery tags mean something only on it. */
@@ -128,17 +132,29 @@ export class DeadLetterHolder implements DeadLetterQueue {
     });
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return this.#chain.then(() => {});
-    this.#closed = true;
-    clearTimeout(this.#idleTimer);
-    const closing = this.#chain.then(async () => {
+  /** Letters held right now; they count as waiting in the queue (AmqpBus.inspectQueue adds them). */
+  get heldCount(): number {
+    return this.#session?.held.length ?? 0;
+  }
+
+  release(): Promise<void> {
+    return this.#serial(async () => {
       await this.#release();
       await this.#closeOutlet();
-      this.#options.onClose?.();
     });
-    this.#chain = closing;
-    return closing;
+  }
+
+  /** Releases for good (the bus is closing): every later call rejects. Idempotent. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      clearTimeout(this.#idleTimer);
+      this.#chain = this.#chain.then(async () => {
+        await this.#release();
+        await this.#closeOutlet();
+      });
+    }
+    return this.#chain.then(() => {});
   }
 
   #serial<T>(operation: () => Promise<T>): Promise<T> {

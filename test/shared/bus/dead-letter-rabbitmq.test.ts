@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
+import { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
+import type { DeadLetterHolderLimits } from '../../../shared/bus/amqp/dead-letter-holder.ts';
 import {
   type DeadLetter,
   type DeadLetterError,
@@ -19,7 +20,7 @@ import {
   REQUEUED_AT_HEADER,
 } from '../../../shared/bus/topology.ts';
 import { createEnvelope } from '../../../shared/envelope.ts';
-import { connectTestBus, uniquePackName } from '../../support/bus.ts';
+import { connectTestBus, testLogger, uniquePackName } from '../../support/bus.ts';
 import { startThrowawayBroker, type ThrowawayBroker } from '../../support/throwaway-rabbitmq.ts';
 
 // The console holds what is in switchboard.dead while it looks at it: on the broker the other tests share,
@@ -28,7 +29,7 @@ let broker: ThrowawayBroker;
 let bus: AmqpBus;
 let outside: ChannelModel;
 let channel: ConfirmChannel;
-const views: DeadLetterQueue[] = [];
+const otherBuses: AmqpBus[] = [];
 
 before(async () => {
   broker = await startThrowawayBroker();
@@ -37,16 +38,23 @@ before(async () => {
   channel = await outside.createConfirmChannel();
 });
 after(async () => {
-  await Promise.allSettled(views.map((view) => view.close()));
+  await Promise.allSettled(otherBuses.map((other) => other.close()));
   await bus?.close();
   await outside?.close().catch(() => {});
   await broker?.dispose();
 });
 
-function deadLetters(options: Parameters<AmqpBus['deadLetters']>[0] = {}): DeadLetterQueue {
-  const view = bus.deadLetters(options);
-  views.push(view);
-  return view;
+/** The dead letters of the test bus, or of a bus of their own with other bounds and timeouts. */
+async function deadLetters(limits?: DeadLetterHolderLimits): Promise<DeadLetterQueue> {
+  if (!limits) return bus.deadLetters();
+  const other = await AmqpBus.connect({
+    url: broker.url,
+    name: 'test',
+    logger: testLogger,
+    deadLetters: limits,
+  });
+  otherBuses.push(other);
+  return other.deadLetters();
 }
 
 /** A pack queue whose consumer refuses each command the first time it sees it, and handles it after. */
@@ -122,7 +130,7 @@ async function deadQueueDepth(): Promise<number> {
 test('a refused command is listed with its reason and origin; requeued, it reaches its pack queue and is handled', async () => {
   const pack = uniquePackName('dl');
   const handled = await refusingOncePack(pack);
-  const view = deadLetters();
+  const view = await deadLetters();
   const command = createEnvelope({ kind: 'command', pack, name: 'Do', payload: {} });
   await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: `${pack}.Do` }, command);
   const letter = await listedLetter(view, command.id);
@@ -136,12 +144,12 @@ test('a refused command is listed with its reason and origin; requeued, it reach
   await eventually(async () => assert.equal(handled.length, 1));
   assert.equal(handled[0]?.envelope.id, command.id, 'the same id, so a pack can tell a message it saw');
   assert.deepEqual((await view.list()).letters, []);
-  await view.close();
+  await view.release();
   assert.equal(await deadQueueDepth(), 0, 'removed from the queue, not only from the list');
 });
 
 test('letters held by the console go back to the queue when it lets go; a discarded one does not', async () => {
-  const view = deadLetters();
+  const view = await deadLetters();
   await setAside('keep-1', EVENTS_EXCHANGE, 'x.Happened');
   await setAside('drop-1', EVENTS_EXCHANGE, 'x.Happened');
   assert.deepEqual(
@@ -149,23 +157,24 @@ test('letters held by the console go back to the queue when it lets go; a discar
     ['keep-1', 'drop-1'],
   );
   assert.equal(await deadQueueDepth(), 0, 'held: RabbitMQ counts them unacknowledged, not ready');
+  assert.equal((await bus.inspectQueue(DEAD_LETTER_QUEUE))?.messages, 2, 'the bus still counts them waiting');
   await view.discard('drop-1');
   await rejects(view.discard('drop-1'), 'unknown_letter');
-  await view.close();
+  await view.release();
   await eventually(async () => assert.equal(await deadQueueDepth(), 1, 'keep-1 is back'));
-  const again = deadLetters();
+  const again = await deadLetters();
   assert.deepEqual(
     (await again.list()).letters.map((letter) => letter.id),
     ['keep-1'],
   );
   await again.discard('keep-1');
-  await again.close();
+  await again.release();
 });
 
 test('a letter whose requeue is not confirmed (a memory alarm) or not routable stays listed', async () => {
   const pack = uniquePackName('alarm');
   const handled = await refusingOncePack(pack);
-  const view = deadLetters({ timeoutMs: 1500 });
+  const view = await deadLetters({ timeoutMs: 1500 });
   const command = createEnvelope({ kind: 'command', pack, name: 'Do', payload: {} });
   await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: `${pack}.Do` }, command);
   await listedLetter(view, command.id);
@@ -191,7 +200,7 @@ test('a letter whose requeue is not confirmed (a memory alarm) or not routable s
   await view.discard('nobody-listens');
   await view.discard('no-exchange');
   assert.deepEqual((await view.list()).letters, []);
-  await view.close();
+  await view.release();
 });
 
 test('a message RabbitMQ dead-lettered itself (delivery limit) is read from x-death and goes back without it', async () => {
@@ -207,7 +216,7 @@ test('a message RabbitMQ dead-lettered itself (delivery limit) is read from x-de
     if (!message && (await channel.checkQueue(queue)).messageCount === 0) break;
     if (!message) await sleep(50);
   }
-  const view = deadLetters();
+  const view = await deadLetters();
   const letter = await listedLetter(view, poison.id);
   assert.match(letter.reason ?? '', /RabbitMQ set it aside from .*delivered too many times/);
   assert.equal(letter.originalExchange, '');
@@ -224,11 +233,11 @@ test('a message RabbitMQ dead-lettered itself (delivery limit) is read from x-de
   assert.equal(back.properties.messageId, poison.id);
   assert.equal(back.properties.headers?.['x-death'], undefined, 'its dead-letter history is not sent back');
   assert.ok(!Number.isNaN(Date.parse(String(back.properties.headers?.[REQUEUED_AT_HEADER]))));
-  await view.close();
+  await view.release();
 });
 
 test('past its bound, a view lists the oldest letters and counts the rest', async () => {
-  const view = deadLetters({ maxLetters: 2 });
+  const view = await deadLetters({ maxLetters: 2 });
   for (const id of ['bound-1', 'bound-2', 'bound-3']) await setAside(id, EVENTS_EXCHANGE, 'x.Happened');
   const { letters, total } = await view.list();
   assert.deepEqual(
@@ -246,7 +255,7 @@ test('past its bound, a view lists the oldest letters and counts the rest', asyn
   assert.equal(after.total, 2);
   await view.discard('bound-2');
   await view.discard('bound-3');
-  await view.close();
+  await view.release();
 });
 
 test('a letter looked at again and again is never dropped by a delivery limit on switchboard.dead', async () => {
@@ -267,7 +276,7 @@ test('a letter looked at again and again is never dropped by a delivery limit on
     });
     await setAside('looked-at', EVENTS_EXCHANGE, 'x.Happened');
     for (let visit = 0; visit < 5; visit++) {
-      const view = deadLetters();
+      const view = await deadLetters();
       assert.deepEqual(
         (
           await eventually(async () => {
@@ -278,24 +287,24 @@ test('a letter looked at again and again is never dropped by a delivery limit on
         ).map((letter) => letter.id),
         ['looked-at'],
       );
-      await view.close();
+      await view.release();
     }
-    const last = deadLetters();
+    const last = await deadLetters();
     await listedLetter(last, 'looked-at');
     await last.discard('looked-at');
-    await last.close();
+    await last.release();
   } finally {
     await broker.ctl(['clear_policy', 'dead-limit']);
   }
 });
 
 test('after a lost connection, the letters are listed again', async () => {
-  const view = deadLetters();
+  const view = await deadLetters();
   await setAside('across-reconnect', EVENTS_EXCHANGE, 'x.Happened');
   await listedLetter(view, 'across-reconnect');
   await broker.ctl(['close_all_connections', 'test']);
   await listedLetter(view, 'across-reconnect');
   await view.discard('across-reconnect');
   assert.deepEqual((await view.list()).letters, []);
-  await view.close();
+  await view.release();
 });
