@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
+import { CONSOLE_VARIABLES } from '../../console/console-config.ts';
 import { CI_WEBHOOK_VARIABLES } from '../../packs/ci-webhook/ci-webhook-config.ts';
 import { MATRIX_VARIABLES } from '../../packs/matrix/matrix-config.ts';
 import { MATTERMOST_VARIABLES } from '../../packs/mattermost/mattermost-config.ts';
@@ -21,6 +22,8 @@ const PACKS: Array<{ pack: string; heading: string; variables: Record<string, Co
   { pack: 'mattermost', heading: 'Mattermost', variables: MATTERMOST_VARIABLES },
   { pack: 'ci-webhook', heading: 'CI webhooks', variables: CI_WEBHOOK_VARIABLES },
   { pack: 'notify', heading: 'Notify a group', variables: NOTIFY_VARIABLES },
+  // Not a pack, but the same promise: the table says what the parser does.
+  { pack: 'console', heading: 'The web console', variables: CONSOLE_VARIABLES },
 ];
 
 /** Every way the README's rows and the definitions disagree, each naming the pack and the variable. */
