@@ -73,27 +73,8 @@ export function summaryOf(execution: Execution): ExecutionSummary {
 }
 
 export function timelineOf(instance: Instance | undefined, executions: Execution[]): InstanceTimeline {
-  const timeline: InstanceTimeline = {
-    executions: executions.map((execution) => {
-      const entry: TimelineExecution = {
-        id: execution.id,
-        correlationId: execution.correlationId,
-        flowName: execution.flowName,
-        flowVersion: execution.flowVersion,
-        stepId: execution.stepId,
-        status: execution.status,
-        triggerEvent: execution.triggerEvent,
-        command: execution.command,
-        startedAt: execution.startedAt,
-        canRunAgain: retryRefusal(execution) === undefined,
-      };
-      if (execution.resultEvent !== undefined) entry.resultEvent = execution.resultEvent;
-      copyOptional(execution, entry);
-      const context = instance && stepContext(instance.flow, instance.context, execution.stepId);
-      if (context !== undefined) entry.context = context;
-      return entry;
-    }),
-  };
+  // Built in reading order: the instance, what started it, then its steps.
+  const timeline: Partial<InstanceTimeline> = {};
   if (instance) {
     timeline.instance = {
       correlationId: instance.correlationId,
@@ -107,7 +88,26 @@ export function timelineOf(instance: Instance | undefined, executions: Execution
   }
   const first = executions[0];
   if (first) timeline.trigger = first.triggerEvent;
-  return timeline;
+  timeline.executions = executions.map((execution) => {
+    const entry: TimelineExecution = {
+      id: execution.id,
+      correlationId: execution.correlationId,
+      flowName: execution.flowName,
+      flowVersion: execution.flowVersion,
+      stepId: execution.stepId,
+      status: execution.status,
+      triggerEvent: execution.triggerEvent,
+      command: execution.command,
+      startedAt: execution.startedAt,
+      canRunAgain: retryRefusal(execution) === undefined,
+    };
+    if (execution.resultEvent !== undefined) entry.resultEvent = execution.resultEvent;
+    copyOptional(execution, entry);
+    const context = instance && stepContext(instance.flow, instance.context, execution.stepId);
+    if (context !== undefined) entry.context = context;
+    return entry;
+  });
+  return timeline as InstanceTimeline;
 }
 
 /** The instance's values of the keys `stepId`'s context sets, in the flow as the instance started it. */
