@@ -2,7 +2,7 @@ import type { Channel, ConfirmChannel, GetMessage, RecoveringChannelModel } from
 import type { Logger } from 'pino';
 import { type DeadLetter, DeadLetterError, type DeadLetterListing, type DeadLetterQueue } from '../bus.ts';
 import { describeDeadLetters, destinationOf, MAX_LISTED_DEAD_LETTERS } from '../dead-letters.ts';
-import { DEAD_LETTER_QUEUE } from '../topology.ts';
+import { COMMANDS_EXCHANGE, DEAD_LETTER_QUEUE, packQueueName } from '../topology.ts';
 import { refreshedCopy, requeueCopy } from './dead-letter.ts';
 import { declareCoreTopology } from './declare.ts';
 import type { OutboundMessage } from './publisher.ts';
@@ -106,6 +106,7 @@ export class DeadLetterHolder implements DeadLetterQueue {
       const session = await this.#takeAll();
       const { letter, message } = find(session, id);
       const destination = destinationOf(letter);
+      await this.#checkPackQueue(destination);
       await this.#publishConfirmed(requeueCopy(message, destination));
       // From here on the copy is safe with the broker. Should the channel close before this ack reaches it,
       // the letter goes back to the queue as well: a duplicate, the one case docs/console/dead-letters.md names.
@@ -274,6 +275,30 @@ export class DeadLetterHolder implements DeadLetterQueue {
     const session = this.#session;
     this.#session = undefined;
     if (session && !session.closed) await session.channel.close().catch(() => {});
+  }
+
+  /**
+   * A command goes to its pack's queue; `mandatory` alone cannot tell that it exists, since a console's tap
+   * (a private queue bound to `#`) receives every command too, and would be the only one to see it.
+   */
+  async #checkPackQueue({ exchange, routingKey }: { exchange: string; routingKey: string }): Promise<void> {
+    if (exchange !== COMMANDS_EXCHANGE) return;
+    const queue = packQueueName(routingKey.split('.')[0] as string);
+    const channel = await openWithin(this.#options.consumeConnection.createChannel(), this.#timeoutMs);
+    channel.on('error', () => {});
+    try {
+      await channel.checkQueue(queue);
+    } catch (error) {
+      // A missing queue answers 404 and closes the channel.
+      if ((error as { code?: number }).code !== 404) throw unreachable(`could not check ${queue}`, error);
+      throw new DeadLetterError(
+        'unroutable',
+        `no queue ${queue}: no instance of pack "${routingKey.split('.')[0]}" ever started on this broker, ` +
+          'so nothing would run the command; the letter stays',
+      );
+    } finally {
+      await channel.close().catch(() => {});
+    }
   }
 
   async #publishConfirmed(message: OutboundMessage): Promise<void> {

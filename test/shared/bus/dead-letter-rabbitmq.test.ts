@@ -203,6 +203,38 @@ test('a letter whose requeue is not confirmed (a memory alarm) or not routable s
   await view.release();
 });
 
+test("a command for a pack that has no queue stays, though a console's tap receives every command", async () => {
+  const tapped: string[] = [];
+  const tap = await bus.consume(
+    {
+      durability: 'private',
+      bindings: [{ exchange: COMMANDS_EXCHANGE, pattern: '#' }],
+      kind: 'command',
+      prefetch: 10,
+    },
+    async ({ routingKey }) => {
+      tapped.push(routingKey);
+    },
+  );
+  try {
+    const view = await deadLetters();
+    await setAside('ghost-command', COMMANDS_EXCHANGE, 'ghost.Do');
+    assert.match(
+      (await rejects(view.requeue('ghost-command'), 'unroutable')).message,
+      /no queue switchboard\.pack\.ghost/,
+    );
+    assert.deepEqual(
+      (await view.list()).letters.map((letter) => letter.id),
+      ['ghost-command'],
+    );
+    await view.discard('ghost-command');
+    assert.deepEqual(tapped, [], 'not published at all');
+    await view.release();
+  } finally {
+    await tap.stop();
+  }
+});
+
 test('a message RabbitMQ dead-lettered itself (delivery limit) is read from x-death and goes back without it', async () => {
   const queue = packQueueName(uniquePackName('poison'));
   await bus.declareQueue(queue, []);
