@@ -10,6 +10,9 @@
  * instance's correlationId, which the engine derives from the event id (deterministicId), so the load
  * generator knows which event each result answers without consuming the commands.
  * Baseline: the same chain on plain amqplib with the same durability (baseline-chain.ts).
+ * With a Live client (by default): Switchboard's runs again while a web console (console-process.ts, a
+ * process of its own on the same broker) streams GET /api/events to one client (live-client.ts, in this
+ * process) throughout; its throughput and latency are printed beside the figures without it.
  * Engine, pack, load generator (and baseline roles) each run in their own process; the fake chat API runs
  * in this one. Durable queues are quorum queues, as Switchboard declares them.
  *
@@ -26,6 +29,7 @@
  *   --queue-type quorum|classic    baseline and counter queues (default quorum, as Switchboard's)
  *   --profile         run the engine and pack processes (of both chains) with --cpu-prof; prints the files
  *   --timeline        print latency by second of each run (stalls, backlogs)
+ *   --no-live-client  skip Switchboard's runs with a console streaming Live (they take as long again)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -52,11 +56,13 @@ import {
   queueArguments,
 } from './baseline-chain.ts';
 import { startFakeChatApi } from './fake-chat-api.ts';
+import { type LiveClient, openLiveClient } from './live-client.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'cli/switchboard.ts');
 const ECHO_FLOW = join(ROOT, 'flows/echo.json');
 const PACK_PROCESS = fileURLToPath(new URL('./chat-pack-process.ts', import.meta.url));
+const CONSOLE_PROCESS = fileURLToPath(new URL('./console-process.ts', import.meta.url));
 const BASELINE_PROCESS = fileURLToPath(new URL('./baseline-chain.ts', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
@@ -96,7 +102,9 @@ const { values } = parseArgs({
     profile: { type: 'boolean' },
     timeline: { type: 'boolean' },
     'engine-metrics': { type: 'string' },
+    'live-client': { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 const events = positiveInteger('--events', values.events ?? '20000');
 const warmup = positiveInteger('--warmup', values.warmup ?? '2000');
@@ -104,6 +112,15 @@ const rates = (values.rate ?? '1000').split(',').map((rate) => positiveInteger('
 const seconds = positiveInteger('--seconds', values.seconds ?? '10');
 const queueType = (values['queue-type'] ?? 'quorum') as QueueType;
 if (queueType !== 'quorum' && queueType !== 'classic') usage('--queue-type is quorum or classic');
+
+/** Where --profile writes the CPU profiles of the processes it starts. */
+let profileDir: string | undefined;
+
+function nodeFlagsFor(name: string): string[] {
+  return profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+}
 
 function positiveInteger(flag: string, value: string): number {
   const number = Number(value);
@@ -418,11 +435,7 @@ async function orchestrate(): Promise<void> {
     const flowsDir = join(work, 'flows');
     mkdirSync(flowsDir);
     copyFileSync(ECHO_FLOW, join(flowsDir, 'echo.json'));
-    const profileDir = values.profile
-      ? mkdtempSync(join(tmpdir(), 'switchboard-bench-profiles-'))
-      : undefined;
-    const nodeFlags = (name: string) =>
-      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    profileDir = values.profile ? mkdtempSync(join(tmpdir(), 'switchboard-bench-profiles-')) : undefined;
     const admin = await connect(url, 'bench admin');
     cleanups.push(async () => {
       await admin.close();
@@ -440,7 +453,7 @@ async function orchestrate(): Promise<void> {
       const engine = startChild(
         'engine',
         [
-          ...nodeFlags('engine'),
+          ...nodeFlagsFor('engine'),
           CLI,
           'engine',
           '--flows',
@@ -453,7 +466,7 @@ async function orchestrate(): Promise<void> {
         env,
         children,
       );
-      const pack = startChild('pack', [...nodeFlags('pack'), PACK_PROCESS, 'slack'], env, children);
+      const pack = startChild('pack', [...nodeFlagsFor('pack'), PACK_PROCESS, 'slack'], env, children);
       await waitForConsumer(admin, ENGINE_QUEUE, engine);
       await waitForConsumer(admin, packQueueName('slack'), pack);
       const pids = {
@@ -467,6 +480,19 @@ async function orchestrate(): Promise<void> {
         `http://127.0.0.1:${healthPort}/metrics`,
       ]);
       printRuns('Switchboard (engine + echo flow + slack pack)', all.switchboard);
+      if (values['live-client']) {
+        const withLive = await runWithLiveClient(env, children, (extraPids) =>
+          runLoad('switchboard', url, { ...pids, ...extraPids }, env, children, [
+            '--engine-metrics',
+            `http://127.0.0.1:${healthPort}/metrics`,
+          ]),
+        );
+        printRuns(
+          'Switchboard with a Live client (a console streaming GET /api/events throughout)',
+          withLive.runs,
+        );
+        printLiveComparison(all.switchboard, withLive.runs, withLive.client);
+      }
       // The pack first: its PackStopped event is then consumed by the engine instead of waiting in its queue.
       await stopChild(pack, children);
       await stopChild(engine, children);
@@ -476,13 +502,13 @@ async function orchestrate(): Promise<void> {
       await deleteBaselineTopology(admin);
       const engine = startChild(
         'baseline engine',
-        [...nodeFlags('baseline-engine'), BASELINE_PROCESS, 'engine'],
+        [...nodeFlagsFor('baseline-engine'), BASELINE_PROCESS, 'engine'],
         baselineEnv,
         children,
       );
       const pack = startChild(
         'baseline pack',
-        [...nodeFlags('baseline-pack'), BASELINE_PROCESS, 'pack'],
+        [...nodeFlagsFor('baseline-pack'), BASELINE_PROCESS, 'pack'],
         baselineEnv,
         children,
       );
@@ -531,10 +557,11 @@ async function orchestrate(): Promise<void> {
       }
     }
     console.log(`fake chat API answered ${chatApi.requests} requests`);
-    if (profileDir) {
+    const profiles = profileDir;
+    if (profiles) {
       console.log(
-        `CPU profiles: ${readdirSync(profileDir)
-          .map((file) => join(profileDir, file))
+        `CPU profiles: ${readdirSync(profiles)
+          .map((file) => join(profiles, file))
           .join(' ')}`,
       );
     }
@@ -545,6 +572,51 @@ async function orchestrate(): Promise<void> {
     }
   } finally {
     if (!interrupted) await cleanUp();
+  }
+}
+
+/**
+ * Runs `load` while a console (its own process, on the same broker) streams GET /api/events to one client
+ * in this process, from before the first event to after the last.
+ */
+async function runWithLiveClient(
+  env: NodeJS.ProcessEnv,
+  children: Set<Child>,
+  load: (extraPids: Record<string, number | undefined>) => Promise<RunResult[]>,
+): Promise<{ runs: RunResult[]; client: LiveClient }> {
+  const port = await freePort();
+  const consoleChild = startChild(
+    'console',
+    [...nodeFlagsFor('console'), CONSOLE_PROCESS],
+    { ...env, SWITCHBOARD_CONSOLE_PORT: String(port), SWITCHBOARD_CONSOLE_HOST: '127.0.0.1' },
+    children,
+  );
+  try {
+    const client = await connectLiveClient(`http://127.0.0.1:${port}`, consoleChild);
+    try {
+      const runs = await load({ console: consoleChild.process.pid });
+      if (client.error) throw new Error(`the Live stream broke during the run: ${client.error.message}`);
+      return { runs, client };
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await stopChild(consoleChild, children);
+  }
+}
+
+/** The console answers once it consumes the bus and listens; until then its port refuses. */
+async function connectLiveClient(consoleUrl: string, child: Child): Promise<LiveClient> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.process.exitCode !== null)
+      throw new Error(`${child.name} exited with ${child.process.exitCode}`);
+    try {
+      return await openLiveClient(consoleUrl);
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`the console did not stream within 30 s`, { cause: error });
+      await sleep(100);
+    }
   }
 }
 
@@ -697,6 +769,33 @@ function freePort(): Promise<number> {
 
 function fmt(perSecond: number): string {
   return Math.round(perSecond).toLocaleString('en-US');
+}
+
+/** Switchboard's figures with the Live client beside those without it. */
+function printLiveComparison(without: RunResult[], withLive: RunResult[], client: LiveClient): void {
+  console.log('\nSwitchboard with a Live client / without');
+  const [full, fullLive] = [without[0] as RunResult, withLive[0] as RunResult];
+  console.log(
+    `  throughput            ${(fullLive.perSecond / full.perSecond).toFixed(2)}   (${fmt(fullLive.perSecond)} / ${fmt(full.perSecond)} events/s, full speed)`,
+  );
+  for (let i = 1; i < without.length && i < withLive.length; i++) {
+    const [run, runLive] = [without[i] as RunResult, withLive[i] as RunResult];
+    console.log(
+      `  p99 at ${run.label.padEnd(14)} ${(runLive.p99 / run.p99).toFixed(2)}   (${runLive.p99.toFixed(1)} / ${run.p99.toFixed(1)} ms; p50 ${runLive.p50.toFixed(1)} / ${run.p50.toFixed(1)} ms)`,
+    );
+  }
+  const consoleCpu = fullLive.cpu.console;
+  if (consoleCpu !== undefined) {
+    console.log(
+      `  console CPU per event ${Math.round((consoleCpu * 1e6) / Math.max(1, fullLive.received))} µs (full speed; it sees each event's command and result too)`,
+    );
+  }
+  // The stream is open from before the warm-up: each event, its command and its result pass by.
+  const events = warmup + withLive.reduce((sum, run) => sum + run.events, 0);
+  console.log(
+    `  the Live client received ${fmt(client.messages)} messages for ${fmt(events)} events, warm-up included` +
+      `${client.dropped > 0 ? `; the console dropped ${fmt(client.dropped)} for it` : '; none dropped'}`,
+  );
 }
 
 function printRuns(title: string, runs: RunResult[]): void {
