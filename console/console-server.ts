@@ -126,9 +126,12 @@ export async function startConsole(options: {
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Features first: Live ends its streams, so a client sees the server stop rather than a cut.
+        await Promise.all(features.map((feature) => feature.stop?.()));
         server.closeAllConnections();
         await closed;
-        await stopFeatures();
+        await tap?.stop();
+        await packs?.stop();
       })();
       return closing;
     },

@@ -75,9 +75,12 @@ export async function launchBrowser(): Promise<TestBrowser> {
         if (message.type() === 'error') errors.push(`console: ${message.text()} (${message.location().url})`);
       });
       page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
-      page.on('requestfailed', (request) =>
-        errors.push(`request failed: ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`),
-      );
+      page.on('requestfailed', (request) => {
+        // EventSource.close() (a page changing its stream's filters) shows as an aborted request.
+        if (request.resourceType() === 'eventsource' && request.failure()?.errorText === 'net::ERR_ABORTED')
+          return;
+        errors.push(`request failed: ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`);
+      });
       return {
         page,
         errors,
