@@ -57,6 +57,7 @@ describe('console without a token', () => {
       assert.equal(instance.version, '0.0.1-test');
       assert.deepEqual(instance.labels, { env: 'test' });
       assert.ok(!Number.isNaN(Date.parse(instance.lastSeen)));
+      assert.equal(instance.aliveIntervalMs, 30_000, 'the runtime default, as PackStarted said');
     });
     await pack.stop({ graceMs: 100, reason: 'test over' });
     await eventually(async () => {
