@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { parseConsoleConfig } from '../../console/console-config.ts';
 import { type RunningConsole, startConsole } from '../../console/console-server.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
-import { COMMANDS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
+import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
 import { createEnvelope } from '../../shared/envelope.ts';
 import type { PackRuntime } from '../../shared/runtime/pack-runtime.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
@@ -14,6 +14,7 @@ const bus = new MemoryBus();
 const packName = uniquePackName('overview');
 const stoppedName = uniquePackName('stopped');
 const ghostName = uniquePackName('ghost');
+const crashedName = uniquePackName('crashed');
 let console: RunningConsole;
 let pack: PackRuntime;
 let browser: TestBrowser;
@@ -41,6 +42,25 @@ before(async () => {
   await send(ghostName, 'Wake', {});
   await send(packName, 'Post', { channelId: 'C1', message: 'hello' });
   await send(packName, 'Broken', {});
+  // An instance last heard from ten minutes ago, with no PackStopped: it crashed.
+  await bus.publish(
+    { exchange: EVENTS_EXCHANGE, routingKey: routingKey(crashedName, 'PackStarted') },
+    {
+      ...createEnvelope({
+        kind: 'event',
+        pack: crashedName,
+        name: 'PackStarted',
+        payload: {
+          name: crashedName,
+          instanceId: 'crashed-1',
+          version: '1.0.0',
+          labels: {},
+          aliveIntervalMs: 30_000,
+        },
+      }),
+      createdAt: new Date(Date.now() - 600_000).toISOString(),
+    },
+  );
 });
 
 after(async () => {
@@ -60,6 +80,11 @@ test('the Overview page loads without console errors and shows the running pack'
   assert.match((await row.textContent()) ?? '', /env=test/);
   const stopped = page.locator(`tr[data-pack="${stoppedName}"]`);
   assert.match((await stopped.textContent()) ?? '', /stopped \(maintenance\)/);
+  const crashed = page.locator(`tr[data-pack="${crashedName}"]`);
+  assert.match(
+    (await crashed.textContent()) ?? '',
+    /silent: not heard from since .*\(10 min ago; it says it is alive every 30 s\)/,
+  );
   assert.deepEqual(errors, []);
 });
 
