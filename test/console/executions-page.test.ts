@@ -183,14 +183,20 @@ describe('the Executions page with an engine running the echo flow', () => {
     // Evaluated in the page (a string: this file is compiled without the DOM's types).
     await page.waitForFunction("document.querySelectorAll('tbody tr').length === 4", null, { timeout: 5000 });
     const total = store.listExecutions({ limit: 500 }).length;
-    while (await page.getByRole('button', { name: 'Older' }).count()) {
+    for (let shown = 4; shown < total; ) {
       await page.getByRole('button', { name: 'Older' }).click();
-      await page.waitForTimeout(50);
+      shown = Math.min(shown + 2, total);
+      await page.waitForFunction(`document.querySelectorAll('tbody tr').length === ${shown}`, null, {
+        timeout: 5000,
+      });
     }
     await page.getByText('the oldest kept included').waitFor({ timeout: 5000 });
+    assert.equal(await page.getByRole('button', { name: 'Older' }).count(), 0, 'no page after the last');
     assert.equal(await rows.count(), total);
 
     await page.goto(`${console.url}/executions`);
+    // Loaded first: submitting the form while the list is being fetched would abort that request.
+    await rows.first().waitFor({ timeout: 5000 });
     await page.getByLabel('Status').selectOption('failed');
     await page.getByLabel('Flow').fill('echo');
     await page.getByRole('button', { name: 'Apply filters' }).click();
