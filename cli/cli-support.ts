@@ -107,7 +107,8 @@ export const RUNTIME_SETTINGS_HELP = `  SWITCHBOARD_LABELS            this insta
   SWITCHBOARD_MAX_RETRIES       retries of transient failures (default: 5)
   SWITCHBOARD_SHUTDOWN_GRACE    seconds in-flight commands get on SIGTERM (default: 25)
   SWITCHBOARD_PUBLISH_TIMEOUT   seconds a publish waits for the broker (default: 30)
-  SWITCHBOARD_DEDUPE_CAPACITY   finished commands remembered for dedupe (default: 10000)`;
+  SWITCHBOARD_DEDUPE_CAPACITY   finished commands remembered for dedupe (default: 10000)
+  SWITCHBOARD_ALIVE_INTERVAL    seconds between a pack instance's PackAlive events (default: 30)`;
 
 /** A command's logger, on stderr: readable lines on a terminal, JSON lines otherwise (LOG_FORMAT). */
 export function processLogger(config: Config, name: string, level: LogLevel = config.logLevel): Logger {

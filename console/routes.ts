@@ -10,7 +10,7 @@ import type { PackDirectory } from './pack-directory.ts';
 export interface ConsoleSources {
   bus: Bus;
   logger: Logger;
-  /** Every pack instance seen (PackStarted, PackStopped). */
+  /** Every pack instance seen (PackStarted, PackAlive, PackStopped). */
   packs: PackDirectory;
   /** Every event and command that passes on the bus, fanned out to whoever subscribes. */
   tap: BusTap;

@@ -24,7 +24,8 @@ const VENDOR_MODULES: Readonly<Record<string, string>> = {
   // Lays out the Flows page's step graph (dependsOn as edges); the page draws the SVG itself.
   '/vendor/dagre.mjs': '@dagrejs/dagre',
   // The Overview's events-per-minute chart.
-  '/vendor/uplot.mjs': 'uplot',
+  // uPlot has no `exports` field: resolving `uplot` would give its CommonJS build.
+  '/vendor/uplot.mjs': 'uplot/dist/uPlot.esm.js',
   '/vendor/uplot.css': 'uplot/dist/uPlot.min.css',
 };
 

@@ -63,6 +63,8 @@ export interface Config {
   publishTimeoutMs: number;
   /** SWITCHBOARD_DEDUPE_CAPACITY: finished commands remembered to answer duplicates. Default: 10000. */
   dedupeCapacity: number;
+  /** SWITCHBOARD_ALIVE_INTERVAL: seconds between two PackAlive events of a pack instance. Default: 30. */
+  aliveIntervalMs: number;
 }
 
 /** Reads and checks every setting once, at start. Throws ConfigError naming the first bad variable. */
@@ -110,6 +112,7 @@ export function parseConfig(env: Env, flags: ConfigFlags = {}): Config {
       1,
       10_000_000,
     ),
+    aliveIntervalMs: parseSeconds('SWITCHBOARD_ALIVE_INTERVAL', env.SWITCHBOARD_ALIVE_INTERVAL, 30),
   };
 }
 

@@ -59,6 +59,7 @@ export function startPack(pack: PackDefinition, parts: ProcessParts): Promise<Pa
     retry: config.retry,
     stateDir: config.stateDir,
     dedupeCapacity: config.dedupeCapacity,
+    aliveIntervalMs: config.aliveIntervalMs,
   });
 }
 

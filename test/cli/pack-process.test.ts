@@ -47,6 +47,15 @@ describe('a pack process', () => {
     await events.stop();
   });
 
+  test('SWITCHBOARD_ALIVE_INTERVAL sets how often the process says it is alive (PackAlive)', async () => {
+    const { spawned, events } = await startPackProcess({ SWITCHBOARD_ALIVE_INTERVAL: '0.2' });
+    const alive = await events.waitFor((event) => event.name === 'PackAlive', 2, 10_000);
+    assert.equal((alive[0]?.payload as { aliveIntervalMs?: number }).aliveIntervalMs, 200);
+    spawned.child.kill('SIGTERM');
+    assert.equal(await spawned.exit, 0);
+    await events.stop();
+  });
+
   test('on SIGTERM it finishes the command in flight, announces PackStopped and exits 0', async () => {
     const { spawned, events, send } = await startPackProcess();
     const command = await send('Slow', { ms: 1500 });

@@ -11,6 +11,7 @@ test('defaults need no environment at all', () => {
   assert.equal(config.commandTimeoutMs, 60_000);
   assert.equal(config.laneWaitTimeoutMs, 600_000);
   assert.equal(config.shutdownGraceMs, 25_000);
+  assert.equal(config.aliveIntervalMs, 30_000);
   assert.deepEqual(config.labels, {});
 });
 
@@ -26,6 +27,7 @@ test('every bad value is refused with the name of its variable', () => {
     [{ SWITCHBOARD_LANE_WAIT_TIMEOUT: 'forever' }, 'SWITCHBOARD_LANE_WAIT_TIMEOUT', /seconds/],
     [{ SWITCHBOARD_MAX_RETRIES: 'many' }, 'SWITCHBOARD_MAX_RETRIES', /whole number/],
     [{ SWITCHBOARD_SHUTDOWN_GRACE: 'soon' }, 'SWITCHBOARD_SHUTDOWN_GRACE', /seconds/],
+    [{ SWITCHBOARD_ALIVE_INTERVAL: '0' }, 'SWITCHBOARD_ALIVE_INTERVAL', /seconds/],
   ];
   for (const [env, variable, message] of cases) {
     assert.throws(
