@@ -1,4 +1,3 @@
-import { deterministicId } from '../shared/deterministic-id.ts';
 import { decodeEnvelope, type Envelope } from '../shared/envelope.ts';
 import type { Flow, FlowStep, LoadedFlow } from './flow.ts';
 import { busPackName, stepIdOf } from './flow-index.ts';
@@ -30,15 +29,6 @@ export function readDryRunEvent(
   };
   const decoded = decodeEnvelope(Buffer.from(JSON.stringify(withDefaults)), 'event');
   return decoded.ok ? { ok: true, event: decoded.envelope } : { ok: false, reason: decoded.reason };
-}
-
-/**
- * The correlation id of the instance the engine starts when `eventId` fires the entry step `stepId` of
- * `flowName` (FlowEngine derives it so, to make a redelivered event start nothing twice): the console's
- * Try links a published event to its execution with it.
- */
-export function instanceIdFor(eventId: string, flowName: string, stepId: string): string {
-  return deterministicId('instance', eventId, flowName, stepId);
 }
 
 /**

@@ -5,7 +5,7 @@ import { deterministicId } from '../shared/deterministic-id.ts';
 import { createEnvelope, type Envelope } from '../shared/envelope.ts';
 import type { EngineMetrics } from './engine-metrics.ts';
 import type { LoadedFlow } from './flow.ts';
-import { busPackName, continuationSteps, FlowIndex, type IndexedStep } from './flow-index.ts';
+import { busPackName, continuationSteps, FlowIndex, type IndexedStep, instanceIdFor } from './flow-index.ts';
 import type {
   AnnouncedCommand,
   EngineStore,
@@ -112,7 +112,7 @@ export class FlowEngine {
     if (event.name === 'PackStarted') this.#rememberPack(event, store);
     if (event.causationId) await this.#continueInstance(event, store);
     for (const entry of this.#index.entryStepsFor(event.pack, event.name)) {
-      const correlationId = deterministicId('instance', event.id, entry.loaded.flow.name, entry.stepId);
+      const correlationId = instanceIdFor(event.id, entry.loaded.flow.name, entry.stepId);
       await this.#fire(store, entry, event, correlationId, {}, true);
     }
   }

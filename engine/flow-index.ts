@@ -1,4 +1,14 @@
+import { deterministicId } from '../shared/deterministic-id.ts';
 import type { FlowStep, LoadedFlow } from './flow.ts';
+
+/**
+ * The correlation id of the instance the engine starts when `eventId` fires the entry step `stepId` of
+ * `flowName`: derived, so that a redelivered event starts nothing twice, and so that the console's Try can
+ * link a published event to its execution.
+ */
+export function instanceIdFor(eventId: string, flowName: string, stepId: string): string {
+  return deterministicId('instance', eventId, flowName, stepId);
+}
 
 /** One step of one loaded flow, with the id the engine knows it by. */
 export interface IndexedStep {

@@ -1,4 +1,5 @@
-import { DRY_RUN_EVENT_ID, dryRunFlows, instanceIdFor, readDryRunEvent } from '../../engine/dry-run.ts';
+import { DRY_RUN_EVENT_ID, dryRunFlows, readDryRunEvent } from '../../engine/dry-run.ts';
+import { instanceIdFor } from '../../engine/flow-index.ts';
 import { EVENTS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
 import { newMessageId } from '../../shared/envelope.ts';
 import { type Refusal, sendJson } from '../http-guard.ts';
