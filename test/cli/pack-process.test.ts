@@ -50,7 +50,8 @@ describe('a pack process', () => {
   test('SWITCHBOARD_ALIVE_INTERVAL sets how often the process says it is alive (PackAlive)', async () => {
     const { spawned, events } = await startPackProcess({ SWITCHBOARD_ALIVE_INTERVAL: '0.2' });
     const alive = await events.waitFor((event) => event.name === 'PackAlive', 2, 10_000);
-    assert.equal((alive[0]?.payload as { aliveIntervalMs?: number }).aliveIntervalMs, 200);
+    const [first] = alive;
+    assert.equal((first?.payload as { aliveIntervalMs?: number } | undefined)?.aliveIntervalMs, 200);
     spawned.child.kill('SIGTERM');
     assert.equal(await spawned.exit, 0);
     await events.stop();
