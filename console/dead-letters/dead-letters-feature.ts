@@ -5,7 +5,7 @@ import { type Refusal, sendJson } from '../http-guard.ts';
 import type { ConsoleFeature, ConsoleRoute, ConsoleSources } from '../routes.ts';
 import { LIST_BODY_BYTES, letterJson } from './letter-json.ts';
 
-/** The answer each failure gets (docs/console/dead-letters.md). */
+/** The answer each failure gets (docs/console.md, Dead letters). */
 const STATUS_OF: Readonly<Record<DeadLetterErrorCode, number>> = {
   unknown_letter: 404,
   no_original_destination: 409,

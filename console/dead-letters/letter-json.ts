@@ -3,7 +3,7 @@ import type { DeadLetter } from '../../shared/bus/bus.ts';
 /** Bytes of a body the list shows; GET /api/dead-letters/<id> gives the whole of it. */
 export const LIST_BODY_BYTES = 4096;
 
-/** A dead letter as the API shows it (docs/console/dead-letters.md). */
+/** A dead letter as the API shows it (docs/console.md, Dead letters). */
 export interface DeadLetterJson {
   id: string;
   messageId: string | null;

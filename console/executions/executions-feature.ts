@@ -7,7 +7,7 @@ import { summaryOf, timelineOf } from './execution-views.ts';
 import { parseListQuery } from './list-query.ts';
 
 /**
- * The Executions page's API (docs/console/executions.md): the executions the engine recorded, page by
+ * The Executions page's API (docs/console.md, Executions): the executions the engine recorded, page by
  * page; one flow instance as a timeline; and Run again for a failed execution. All three need the
  * engine of this process, whose store they read.
  */

@@ -13,10 +13,16 @@ import { SLACK_VARIABLES } from '../../packs/slack/slack-config.ts';
 import { type ConfigVariable, listVariables } from '../../shared/config-variables.ts';
 import { readVariablesTable, renderVariablesTable, type VariableRow } from '../support/readme-tables.ts';
 
-const README = resolve(import.meta.dirname, '../../README.md');
+const ROOT = resolve(import.meta.dirname, '../..');
 
 /** Each pack, the README section that documents it, and its definitions. */
-const PACKS: Array<{ pack: string; heading: string; variables: Record<string, ConfigVariable> }> = [
+const PACKS: Array<{
+  pack: string;
+  heading: string;
+  variables: Record<string, ConfigVariable>;
+  /** The document, when not the README. */
+  file?: string;
+}> = [
   { pack: 'slack', heading: 'Slack', variables: SLACK_VARIABLES },
   { pack: 'matrix', heading: 'Matrix', variables: MATRIX_VARIABLES },
   { pack: 'mattermost', heading: 'Mattermost', variables: MATTERMOST_VARIABLES },
@@ -24,6 +30,7 @@ const PACKS: Array<{ pack: string; heading: string; variables: Record<string, Co
   { pack: 'notify', heading: 'Notify a group', variables: NOTIFY_VARIABLES },
   // Not a pack, but the same promise: the table says what the parser does.
   { pack: 'console', heading: 'The web console', variables: CONSOLE_VARIABLES },
+  { pack: 'console', heading: 'Opening it', variables: CONSOLE_VARIABLES, file: 'docs/console.md' },
 ];
 
 /** Every way the README's rows and the definitions disagree, each naming the pack and the variable. */
@@ -61,14 +68,14 @@ function disagreements(
   return problems;
 }
 
-for (const { pack, heading, variables } of PACKS) {
-  test(`README: the ${pack} pack's table (under "## ${heading}") says what its definitions say`, () => {
+for (const { pack, heading, variables, file = 'README.md' } of PACKS) {
+  test(`${file}: the ${pack} table (under "## ${heading}") says what its definitions say`, () => {
     const definitions = listVariables(variables);
     let rows: VariableRow[];
     try {
-      rows = readVariablesTable(readFileSync(README, 'utf8'), heading);
+      rows = readVariablesTable(readFileSync(resolve(ROOT, file), 'utf8'), heading);
     } catch (error) {
-      throw new Error(`${pack}: README.md, under "## ${heading}": ${(error as Error).message}`);
+      throw new Error(`${pack}: ${file}, under "## ${heading}": ${(error as Error).message}`);
     }
     const problems = disagreements(pack, rows, definitions);
     assert.deepEqual(

@@ -109,7 +109,7 @@ export class DeadLetterHolder implements DeadLetterQueue {
       await this.#checkPackQueue(destination);
       await this.#publishConfirmed(requeueCopy(message, destination));
       // From here on the copy is safe with the broker. Should the channel close before this ack reaches it,
-      // the letter goes back to the queue as well: a duplicate, the one case docs/console/dead-letters.md names.
+      // the letter goes back to the queue as well: a duplicate, the one case docs/console.md (Dead letters) names.
       if (!this.#remove(session, message)) {
         this.#logger.warn(
           { letter: id, ...destination },
