@@ -9,6 +9,7 @@ import { CONSOLE_FEATURES } from './features.ts';
 import { type ConsoleAuth, guardRequest, SECURITY_HEADERS, sendError } from './http-guard.ts';
 import { Login, PUBLIC_PATHS } from './login.ts';
 import { PackDirectory } from './pack-directory.ts';
+import { type ProcessSetting, showSetting } from './process-settings.ts';
 import { type ConsoleFeature, type ConsoleSources, routeApi } from './routes.ts';
 import { Sessions, sessionIdOf } from './sessions.ts';
 import { loadStaticFiles, sendStatic } from './static-files.ts';
@@ -27,6 +28,8 @@ export async function startConsole(options: {
   config: ConsoleConfig;
   /** The engine running in this process, when there is one: Flows, Executions and Try read it. */
   engine?: EngineView | undefined;
+  /** The variables the process reads, shown redacted under This process on the Overview. Default: none. */
+  settings?: readonly ProcessSetting[] | undefined;
 }): Promise<RunningConsole> {
   const { bus, config } = options;
   const logger = options.logger.child({ component: 'console' });
@@ -43,7 +46,14 @@ export async function startConsole(options: {
   try {
     packs = await PackDirectory.start(bus, logger);
     tap = await BusTap.start(bus, logger);
-    const sources: ConsoleSources = { bus, logger, packs, tap, engine: options.engine };
+    const sources: ConsoleSources = {
+      bus,
+      logger,
+      packs,
+      tap,
+      engine: options.engine,
+      settings: (options.settings ?? []).map(showSetting),
+    };
     for (const factory of CONSOLE_FEATURES) features.push(await factory(sources));
   } catch (error) {
     await stopFeatures();

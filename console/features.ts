@@ -5,6 +5,7 @@ import { liveFeature } from './live/live-feature.ts';
 import { overviewFeature } from './overview/overview-feature.ts';
 import type { FeatureFactory } from './routes.ts';
 import { sendFeature } from './send/send-feature.ts';
+import { settingsFeature } from './settings/settings-feature.ts';
 
 /** Every page's server side (Try is served by the flows feature: it dry-runs the loaded flows). */
 export const CONSOLE_FEATURES: readonly FeatureFactory[] = [
@@ -14,4 +15,5 @@ export const CONSOLE_FEATURES: readonly FeatureFactory[] = [
   executionsFeature,
   deadLettersFeature,
   sendFeature,
+  settingsFeature,
 ];

@@ -5,6 +5,7 @@ import type { BusTap } from './bus-tap.ts';
 import type { EngineView } from './engine-view.ts';
 import { isRefusal, readJsonBody, sendError } from './http-guard.ts';
 import type { PackDirectory } from './pack-directory.ts';
+import type { ShownSetting } from './process-settings.ts';
 
 /** What every part of the console reads from: the bus, what passes on it, and the engine when it runs here. */
 export interface ConsoleSources {
@@ -16,6 +17,8 @@ export interface ConsoleSources {
   tap: BusTap;
   /** The engine of this process; undefined when this process runs none (no flows directory). */
   engine: EngineView | undefined;
+  /** The variables of this process, already redacted (never a secret's value). */
+  settings: readonly ShownSetting[];
 }
 
 /** One API request, already past the guard (token, Origin, body size). */

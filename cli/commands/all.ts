@@ -18,6 +18,7 @@ import {
 } from '../cli-support.ts';
 import { startConsoleService } from '../console-service.ts';
 import { PACK_CATALOG, type PackEntry } from '../pack-catalog.ts';
+import { processSettings } from '../process-settings.ts';
 import { startupSummary } from '../startup-summary.ts';
 
 export function allCommand(catalog: readonly PackEntry[] = PACK_CATALOG): CliCommand {
@@ -91,7 +92,16 @@ ${CONSOLE_SETTINGS_HELP}
             const engine = runEngine ? await startEngine(parts, engineConfig) : undefined;
             if (engine) services.push(engine);
             // Before the packs, so that the console sees their PackStarted.
-            const webConsole = await startConsoleService(parts, consoleConfig, engine);
+            const webConsole = await startConsoleService(
+              parts,
+              consoleConfig,
+              engine,
+              processSettings(io.env, {
+                engine: engine !== undefined,
+                packs: true,
+                packVariables: catalog.flatMap((entry) => entry.variables),
+              }),
+            );
             services.push(webConsole);
             for (const pack of packs) services.push(await startPack(pack, parts));
             logger.info(

@@ -14,6 +14,7 @@ import {
   UsageError,
 } from '../cli-support.ts';
 import { startConsoleService } from '../console-service.ts';
+import { processSettings } from '../process-settings.ts';
 
 export const engineCommand: CliCommand = {
   name: 'engine',
@@ -53,7 +54,8 @@ ${CONSOLE_SETTINGS_HELP}
         const engine = await startEngine(parts, engineConfig);
         if (!consoleConfig) return [engine];
         try {
-          return [engine, await startConsoleService(parts, consoleConfig, engine)];
+          const settings = processSettings(io.env, { engine: true, packs: false, packVariables: [] });
+          return [engine, await startConsoleService(parts, consoleConfig, engine, settings)];
         } catch (error) {
           await engine.stop({ graceMs: 1000 });
           throw error;

@@ -192,6 +192,8 @@ describe('switchboard all (npm start)', () => {
       ...withoutBroker,
       SWITCHBOARD_DATA_DIR: dataDir,
       SWITCHBOARD_CONSOLE_PORT: '0',
+      // Not enough to run Slack, but a secret the console must not show.
+      SLACK_BOT_TOKEN: 'xoxb-never-shown-4711',
     });
     await all.waitForOutput(/in-memory bus/);
     // Start-up ends with a summary: the bus, the flows, and for each pack not running only what would
@@ -219,6 +221,10 @@ describe('switchboard all (npm start)', () => {
       ),
       'the console lists the notify pack as running',
     );
+    const settings = await (await fetch(`${consoleUrl}/api/settings`)).text();
+    assert.doesNotMatch(settings, /xoxb-never-shown-4711/);
+    assert.match(settings, /"name":"SLACK_BOT_TOKEN","shown":"set \(hidden\)"/);
+    assert.match(settings, /"name":"SWITCHBOARD_DATA_DIR","shown":"[^"]*sb-all-/);
     await all.waitForOutput(/"msg":"engine started"/);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(all.child.exitCode, null, 'still running');

@@ -27,7 +27,7 @@ async function servedRoutes(): Promise<string[]> {
   const features: ConsoleFeature[] = [];
   try {
     for (const factory of CONSOLE_FEATURES) {
-      features.push(await factory({ bus, logger: testLogger, packs, tap, engine: undefined }));
+      features.push(await factory({ bus, logger: testLogger, packs, tap, engine: undefined, settings: [] }));
     }
     return features.flatMap((feature) =>
       feature.routes.map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`),
