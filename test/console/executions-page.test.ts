@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Locator } from 'playwright-core';
 import { parseConsoleConfig } from '../../console/console-config.ts';
 import { type RunningConsole, startConsole } from '../../console/console-server.ts';
 import type { FlowEngine } from '../../engine/engine.ts';
@@ -15,6 +16,18 @@ import { testLogger } from '../support/bus.ts';
 import { createTestEngine } from '../support/engine.ts';
 
 const FLOWS_DIR = new URL('../../flows', import.meta.url).pathname;
+
+/**
+ * Polls from the test, not in the page: page.waitForFunction evaluates its predicate with eval when it
+ * has to poll, which the console's CSP (no unsafe-eval) refuses.
+ */
+async function waitForRows(rows: Locator, count: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await rows.count()) !== count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} rows, found ${await rows.count()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /**
  * Plays the Slack pack for the echo flow: answers SendMessage with MessageSent, but the first command of
@@ -180,15 +193,12 @@ describe('the Executions page with an engine running the echo flow', () => {
     await rows.first().waitFor({ timeout: 5000 });
     assert.equal(await rows.count(), 2);
     await page.getByRole('button', { name: 'Older' }).click();
-    // Evaluated in the page (a string: this file is compiled without the DOM's types).
-    await page.waitForFunction("document.querySelectorAll('tbody tr').length === 4", null, { timeout: 5000 });
+    await waitForRows(rows, 4);
     const total = store.listExecutions({ limit: 500 }).length;
     for (let shown = 4; shown < total; ) {
       await page.getByRole('button', { name: 'Older' }).click();
       shown = Math.min(shown + 2, total);
-      await page.waitForFunction(`document.querySelectorAll('tbody tr').length === ${shown}`, null, {
-        timeout: 5000,
-      });
+      await waitForRows(rows, shown);
     }
     await page.getByText('the oldest kept included').waitFor({ timeout: 5000 });
     assert.equal(await page.getByRole('button', { name: 'Older' }).count(), 0, 'no page after the last');
