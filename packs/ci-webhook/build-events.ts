@@ -1,4 +1,6 @@
 import type { EventDefinition, JsonSchema } from '../../shared/runtime/pack-definition.ts';
+import type { ALERTMANAGER_EVENTS } from './alertmanager/alertmanager-source.ts';
+import type { CLOUDEVENTS_EVENTS } from './cloudevents/cloudevents-source.ts';
 
 /**
  * The status words of every source, lower-case. Each source's own words map onto these (see its
@@ -158,7 +160,10 @@ export const CI_WEBHOOK_EVENTS = {
   },
 } satisfies Record<string, EventDefinition>;
 
-export type CiWebhookEventName = keyof typeof CI_WEBHOOK_EVENTS;
+export type CiWebhookEventName =
+  | keyof typeof CI_WEBHOOK_EVENTS
+  | keyof typeof CLOUDEVENTS_EVENTS
+  | keyof typeof ALERTMANAGER_EVENTS;
 
 /** An RFC 3339 time from what a source sends (GitLab writes `2016-08-12 15:23:28 UTC`), or null. */
 export function toIsoTime(value: unknown): string | null {

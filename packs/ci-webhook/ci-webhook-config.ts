@@ -7,6 +7,24 @@ import {
   readInteger,
   readText,
 } from '../../shared/config-variables.ts';
+import {
+  ALERTMANAGER_RUN_VARIABLES,
+  ALERTMANAGER_VARIABLE_SPECS,
+  type AlertmanagerConfig,
+  parseAlertmanagerConfig,
+} from './alertmanager/alertmanager-config.ts';
+import {
+  CLOUDEVENTS_RUN_VARIABLES,
+  CLOUDEVENTS_VARIABLE_SPECS,
+  type CloudEventsConfig,
+  parseCloudEventsConfig,
+} from './cloudevents/cloudevents-config.ts';
+import {
+  COMMAND_API_RUN_VARIABLES,
+  COMMAND_API_VARIABLE_SPECS,
+  type CommandApiConfig,
+  parseCommandApiConfig,
+} from './command-api/command-api-config.ts';
 
 /** How a generic source proves who sent a delivery: an HMAC of the body, or a shared token. */
 export type GenericAuth =
@@ -50,6 +68,12 @@ export interface CiWebhookConfig {
   dedupeWindowMs: number;
   /** CI_WEBHOOK_PUBLISH_TIMEOUT: seconds a delivery waits for the broker before the sender gets 503. */
   publishTimeoutMs: number;
+  /** The HTTP command API, POST /v1/commands/<pack>/<Command> (command-api/command-api-config.ts). */
+  commandApi: CommandApiConfig;
+  /** /webhooks/cloudevents (cloudevents/cloudevents-config.ts). */
+  cloudEvents: CloudEventsConfig;
+  /** /webhooks/alertmanager (alertmanager/alertmanager-config.ts). */
+  alertmanager: AlertmanagerConfig;
 }
 
 /** The pack's variables: its parser's defaults, `switchboard pack ci-webhook --help` and the README's table. */
@@ -87,6 +111,9 @@ export const CI_WEBHOOK_VARIABLES = defineVariables({
     defaultValue: 5,
     meaning: 'seconds a delivery waits for the broker before answering 503',
   },
+  ...COMMAND_API_VARIABLE_SPECS,
+  ...CLOUDEVENTS_VARIABLE_SPECS,
+  ...ALERTMANAGER_VARIABLE_SPECS,
 });
 
 const V = CI_WEBHOOK_VARIABLES;
@@ -98,6 +125,9 @@ const SOURCE_VARIABLES = [
   V.GITLAB_WEBHOOK_TOKEN.name,
   V.GITLAB_WEBHOOK_SECRET.name,
   V.CI_WEBHOOK_GENERIC_CONFIG.name,
+  ...COMMAND_API_RUN_VARIABLES,
+  ...CLOUDEVENTS_RUN_VARIABLES,
+  ...ALERTMANAGER_RUN_VARIABLES,
 ];
 
 /** What `switchboard all` says when the pack is not configured: the secret of any one source runs it. */
@@ -124,6 +154,9 @@ export function parseCiWebhookConfig(env: Env): CiWebhookConfig {
     generic: parseGenericConfig(readText(env, V.CI_WEBHOOK_GENERIC_CONFIG)),
     dedupeWindowMs: readInteger(env, V.CI_WEBHOOK_DEDUPE_SECONDS, 1, 7 * 86_400) * 1000,
     publishTimeoutMs: parseTimeout(env, V.CI_WEBHOOK_PUBLISH_TIMEOUT),
+    commandApi: parseCommandApiConfig(env),
+    cloudEvents: parseCloudEventsConfig(env),
+    alertmanager: parseAlertmanagerConfig(env),
   };
 }
 

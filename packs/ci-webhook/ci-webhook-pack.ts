@@ -1,7 +1,10 @@
 import { Counter, type Registry } from 'prom-client';
 import { definePack, type PackDefinition } from '../../shared/runtime/pack-definition.ts';
+import { ALERTMANAGER_EVENTS, alertmanagerSources } from './alertmanager/alertmanager-source.ts';
 import { CI_WEBHOOK_EVENTS } from './build-events.ts';
 import type { CiWebhookConfig } from './ci-webhook-config.ts';
+import { CLOUDEVENTS_EVENTS, cloudeventsSources } from './cloudevents/cloudevents-source.ts';
+import { startCommandApi } from './command-api/command-api.ts';
 import { DeliveryLedger } from './delivery-ledger.ts';
 import { genericSource } from './sources/generic.ts';
 import { githubSource } from './sources/github.ts';
@@ -32,15 +35,18 @@ export async function createCiWebhookPack(
 ): Promise<CiWebhookPack> {
   const sources = webhookSources(config);
   let server: WebhookServer | undefined;
+  let commandApi: Awaited<ReturnType<typeof startCommandApi>> | undefined;
 
   const pack = definePack({
     name: 'ci-webhook',
     version: CI_WEBHOOK_PACK_VERSION,
     description: 'CI webhooks in (JobServ, GitHub, GitLab, generic), verified; normalized build events out.',
     commands: {},
-    events: CI_WEBHOOK_EVENTS,
+    events: { ...CI_WEBHOOK_EVENTS, ...CLOUDEVENTS_EVENTS, ...ALERTMANAGER_EVENTS },
     async start(context) {
+      commandApi = await startCommandApi(config.commandApi, context);
       server = await startWebhookServer({
+        routes: commandApi.routes,
         host: config.host,
         port: config.port,
         maxBodyBytes: config.maxBodyBytes,
@@ -71,6 +77,8 @@ export async function createCiWebhookPack(
     async stop() {
       await server?.close();
       server = undefined;
+      await commandApi?.stop();
+      commandApi = undefined;
     },
   });
   return Object.defineProperty(pack, 'url', { get: () => server?.url, enumerable: true }) as CiWebhookPack;
@@ -82,6 +90,8 @@ function webhookSources(config: CiWebhookConfig): Map<string, WebhookSource> {
     githubSource(config.githubSecrets),
     gitlabSource({ tokens: config.gitlabTokens, signingKeys: config.gitlabSigningKeys }),
     ...Object.entries(config.generic).map(([name, generic]) => genericSource(name, generic)),
+    ...cloudeventsSources(config.cloudEvents),
+    ...alertmanagerSources(config.alertmanager),
   ];
   return new Map(sources.map((source) => [source.name, source]));
 }

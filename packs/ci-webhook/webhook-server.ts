@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { EmitOptions, Payload } from '../../shared/runtime/pack-definition.ts';
 import { type DeliveryLedger, PublishTimedOut } from './delivery-ledger.ts';
-import type { WebhookSource } from './webhook-source.ts';
+import type { InterpretedEvent, WebhookSource } from './webhook-source.ts';
 
 /** How a request ended: the `outcome` label of the requests counter and the log's `outcome` field. */
 export type RequestOutcome =
@@ -17,6 +17,8 @@ export type RequestOutcome =
   | 'unauthorized'
   | 'invalid_json'
   | 'invalid_payload'
+  | 'unsupported_media_type'
+  | 'preflight'
   | 'unavailable';
 
 /** What the server counts with; a prom-client Counter with labels `source` and `outcome` fits. */
@@ -38,6 +40,14 @@ export interface WebhookServerOptions {
   logger: Logger;
   requests: RequestCounter;
   now?: () => number;
+  /** Paths besides /webhooks/ served on the same port (the command API's /v1/commands/). Default: none. */
+  routes?: readonly HttpRoute[];
+}
+
+/** A handler for every request whose path starts with `prefix`; it answers, logs and counts on its own. */
+export interface HttpRoute {
+  prefix: string;
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
 
 export interface WebhookServer {
@@ -56,6 +66,7 @@ type Answer = {
   /** Logged instead of the message when the sender should not see it (our own infrastructure's errors). */
   reason?: string;
   fields?: Record<string, unknown>;
+  headers?: Record<string, string>;
 };
 
 /**
@@ -70,6 +81,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const route = options.routes?.find((candidate) => path.startsWith(candidate.prefix));
+    if (route) {
+      await route.handle(request, response);
+      return;
+    }
     const sourceName = path.startsWith(PREFIX) ? path.slice(PREFIX.length).replace(/\/$/, '') : undefined;
     const source = sourceName === undefined ? undefined : options.sources.get(sourceName);
     const label = source?.name ?? 'unknown';
@@ -82,8 +98,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     else if (answer.status >= 400) logger.warn({ ...fields, reason }, 'webhook refused');
     else logger.info(fields, answer.message);
     const body = `${JSON.stringify({ outcome: answer.outcome, message: answer.message })}\n`;
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (answer.status === 405) headers.allow = 'POST';
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...answer.headers };
+    if (answer.status === 405) headers.allow = source?.preflight ? 'POST, OPTIONS' : 'POST';
     if (answer.status === 413) headers.connection = 'close';
     response.writeHead(answer.status, headers).end(body);
     if (answer.status === 413) {
@@ -101,6 +117,15 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         message: `no webhook source at ${request.url?.split('?')[0]}; POST to /webhooks/jobserv, /webhooks/github, /webhooks/gitlab or /webhooks/generic/<name>`,
       };
     }
+    if (request.method === 'OPTIONS' && source.preflight) {
+      const preflight = source.preflight(request.headers);
+      return {
+        status: preflight.status,
+        outcome: 'preflight',
+        message: preflight.message,
+        headers: preflight.headers,
+      };
+    }
     if (request.method !== 'POST') {
       return { status: 405, outcome: 'method_not_allowed', message: 'webhooks are POSTed' };
     }
@@ -114,34 +139,43 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         message: `the body is larger than ${options.maxBodyBytes} bytes (CI_WEBHOOK_MAX_BODY_BYTES)`,
       };
     }
-    const verification = source.verify(request.headers, body, now());
+    const url = new URL(request.url ?? '/', 'http://webhooks');
+    const verification = source.verify(request.headers, body, now(), url);
     if (!verification.ok) return { status: 401, outcome: 'unauthorized', message: verification.reason };
     let payload: unknown;
-    try {
-      payload = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      return {
-        status: 400,
-        outcome: 'invalid_json',
-        message: `the body is not JSON (${(error as Error).message}); send the webhook as application/json`,
-      };
+    if (!source.rawBody) {
+      try {
+        payload = JSON.parse(body.toString('utf8'));
+      } catch (error) {
+        return {
+          status: 400,
+          outcome: 'invalid_json',
+          message: `the body is not JSON (${(error as Error).message}); send the webhook as application/json`,
+        };
+      }
     }
     const meaning = source.interpret(request.headers, payload, body);
-    if (meaning.kind === 'invalid')
-      return { status: 400, outcome: 'invalid_payload', message: meaning.reason };
+    if (meaning.kind === 'invalid') {
+      return meaning.status === 415
+        ? { status: 415, outcome: 'unsupported_media_type', message: meaning.reason }
+        : { status: 400, outcome: 'invalid_payload', message: meaning.reason };
+    }
     if (meaning.kind === 'ignored') return { status: 200, outcome: 'ignored', message: meaning.reason };
-    const key = meaning.deliveryKey === undefined ? undefined : `${source.name}:${meaning.deliveryKey}`;
-    const fields = { event: meaning.event, ...(key ? { delivery: key } : {}) };
+    const events = meaning.kind === 'event' ? [meaning] : meaning.events;
+    const keys = events.map(({ deliveryKey }) =>
+      deliveryKey === undefined ? undefined : `${source.name}:${deliveryKey}`,
+    );
+    const fields = {
+      event: [...new Set(events.map(({ event }) => event))].join(','),
+      ...(keys.some(Boolean) ? { delivery: keys.filter(Boolean).join(',') } : {}),
+      ...(events.length > 1 ? { events: events.length } : {}),
+    };
     try {
-      const outcome = await options.ledger.deliver(
-        key,
-        // The same key gives the same event id, so consumers see one event even if it is published twice.
-        () => options.emit(meaning.event, meaning.payload, key ? { dedupeKey: key } : {}),
-        options.publishTimeoutMs,
-      );
-      return outcome === 'duplicate'
-        ? { status: 200, outcome, message: 'delivery seen before: nothing new emitted', fields }
-        : { status: 202, outcome: 'accepted', message: `${meaning.event} emitted`, fields };
+      const outcomes = await deliverAll(events, keys);
+      const emitted = events.filter((_, index) => outcomes[index] !== 'duplicate').map(({ event }) => event);
+      return emitted.length === 0
+        ? { status: 200, outcome: 'duplicate', message: 'delivery seen before: nothing new emitted', fields }
+        : { status: 202, outcome: 'accepted', message: `${emitted.join(', ')} emitted`, fields };
     } catch (error) {
       const timedOut = error instanceof PublishTimedOut;
       return {
@@ -154,6 +188,26 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         fields,
       };
     }
+  }
+
+  /**
+   * In order, each through the ledger: should one publish fail, the sender's retry emits only what did
+   * not get out (the others answer as duplicates of their key).
+   */
+  async function deliverAll(events: InterpretedEvent[], keys: Array<string | undefined>) {
+    const outcomes: string[] = [];
+    for (const [index, { event, payload }] of events.entries()) {
+      const key = keys[index];
+      outcomes.push(
+        await options.ledger.deliver(
+          key,
+          // The same key gives the same event id, so consumers see one event even if it is published twice.
+          () => options.emit(event, payload, key ? { dedupeKey: key } : {}),
+          options.publishTimeoutMs,
+        ),
+      );
+    }
+    return outcomes;
   }
 
   const server: Server = createServer((request, response) => {
