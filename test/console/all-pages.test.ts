@@ -85,6 +85,9 @@ for (const { path, name, title } of PAGES) {
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate<string>('document.activeElement?.textContent'), 'Skip to the page');
     await page.keyboard.press('Enter');
+    // Following a fragment link is not instant: poll for it rather than read the address at once.
+    const deadline = Date.now() + 2000;
+    while (!page.url().endsWith('#main') && Date.now() < deadline) await sleep(20);
     assert.match(page.url(), /#main$/);
   });
 }
