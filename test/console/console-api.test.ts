@@ -6,6 +6,7 @@ import type { PackInstance } from '../../console/pack-directory.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
 import { ConfigError } from '../../shared/config.ts';
 import { testLogger, uniquePackName } from '../support/bus.ts';
+import { eventually } from '../support/eventually.ts';
 import { startTestPack } from '../support/test-pack.ts';
 
 async function packsOf(
@@ -15,19 +16,6 @@ async function packsOf(
   const response = await fetch(`${console.url}/api/packs`, { headers });
   assert.equal(response.status, 200);
   return ((await response.json()) as { packs: PackInstance[] }).packs;
-}
-
-/** Polls until `check` passes: the console learns of packs from the bus, a moment after they announce. */
-async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 describe('console without a token', () => {

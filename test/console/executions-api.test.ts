@@ -12,6 +12,7 @@ import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../shared/bus
 import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
 import { testLogger } from '../support/bus.ts';
 import { createTestEngine } from '../support/engine.ts';
+import { whenDefined } from '../support/eventually.ts';
 
 const FLOWS_DIR = new URL('../../flows', import.meta.url).pathname;
 
@@ -58,16 +59,6 @@ class FakeSlack {
   }
 }
 
-async function eventually<T>(read: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 interface Answer<T = Record<string, unknown>> {
   status: number;
   body: T & { error?: { code: string; message: string } };
@@ -101,7 +92,7 @@ describe('the executions API with an engine running the echo flow', () => {
       payload: { channelId: 'C1', user: { id: 'U1' }, message },
     });
     await bus.publish({ exchange: EVENTS_EXCHANGE, routingKey: 'slack.ReceivedMessage' }, event);
-    return eventually(() => {
+    return whenDefined(() => {
       const [execution] = store
         .listExecutions({ limit: 500 })
         .filter((candidate) => candidate.triggerEvent.id === event.id && candidate.status !== 'pending');
@@ -223,7 +214,7 @@ describe('the executions API with an engine running the echo flow', () => {
     const sent = slack.commands.find((command) => command.id === retryId);
     assert.deepEqual(sent?.payload, failed?.command.payload, 'the same command, sent again');
 
-    const timeline = await eventually(async () => {
+    const timeline = await whenDefined(async () => {
       const answer = await get<{ executions: Array<Record<string, unknown>> }>(
         `/api/executions/${correlationId}`,
       );
@@ -255,7 +246,7 @@ describe('the executions API with an engine running the echo flow', () => {
     const [failed] = store.executionsOf(correlationId);
     const answers = await Promise.all([runAgain(failed?.id as string), runAgain(failed?.id as string)]);
     assert.deepEqual(answers.map((answer) => answer.status).sort(), [201, 409]);
-    await eventually(
+    await whenDefined(
       () => (store.executionsOf(correlationId).length === 2 ? true : undefined),
       'the retry recorded',
     );

@@ -14,6 +14,7 @@ import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { testLogger } from '../support/bus.ts';
 import { createTestEngine } from '../support/engine.ts';
+import { whenDefined } from '../support/eventually.ts';
 
 const FLOWS_DIR = new URL('../../flows', import.meta.url).pathname;
 
@@ -91,16 +92,6 @@ class FakeSlack {
   }
 }
 
-async function eventually<T>(read: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 let browser: TestBrowser;
 before(async () => {
   // Launched first: the first run may install chromium, which takes a minute.
@@ -125,7 +116,7 @@ describe('the Executions page with an engine running the echo flow', () => {
       payload: { channelId: 'C1', user: { id: 'U1' }, message },
     });
     await bus.publish({ exchange: EVENTS_EXCHANGE, routingKey: 'slack.ReceivedMessage' }, event);
-    return eventually(
+    return whenDefined(
       () =>
         store
           .listExecutions({ limit: 500 })
@@ -251,7 +242,7 @@ describe('the Executions page with an engine running the echo flow', () => {
 
     await step.getByRole('button', { name: 'Run again' }).click();
     await step.getByRole('button', { name: 'Yes, run it again' }).click();
-    const retry = await eventually(() => store.getExecution(failed.id)?.retriedBy, 'the retry');
+    const retry = await whenDefined(() => store.getExecution(failed.id)?.retriedBy, 'the retry');
     const retried = page.locator(`li[data-execution="${retry}"]`);
     await retried.waitFor({ timeout: 5000 });
     await page.getByText(`Run again as ${retry}`, { exact: false }).first().waitFor({ timeout: 5000 });
@@ -260,7 +251,7 @@ describe('the Executions page with an engine running the echo flow', () => {
     assert.match((await retried.textContent()) ?? '', /— pending/);
     assert.equal(await step.getByRole('button', { name: 'Run again' }).count(), 0, 'run again once');
 
-    await eventually(() => (slack.held.length ? true : undefined), 'the command sent again');
+    await whenDefined(() => (slack.held.length ? true : undefined), 'the command sent again');
     await slack.release();
     await retried.getByText('— succeeded').waitFor({ timeout: 5000 });
     assert.match((await retried.textContent()) ?? '', /slack\.MessageSent/);

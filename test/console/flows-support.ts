@@ -13,6 +13,7 @@ import { TemplateEngine } from '../../engine/templates/template-engine.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
 import { testLogger } from '../support/bus.ts';
 import { createTestEngine } from '../support/engine.ts';
+import { eventually } from '../support/eventually.ts';
 
 export interface FlowsConsole {
   readonly bus: MemoryBus;
@@ -84,15 +85,4 @@ export async function api<T = ApiAnswer>(
   return { status: response.status, json: (await response.json()) as T };
 }
 
-/** Polls until `check` passes or `timeoutMs` is over. */
-export async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}
+export { eventually };

@@ -11,6 +11,7 @@ import { MemoryBus, type WaitingCommands } from '../../shared/bus/memory-bus.ts'
 import { COMMANDS_EXCHANGE, packQueueName, routingKey } from '../../shared/bus/topology.ts';
 import { createEnvelope } from '../../shared/envelope.ts';
 import { connectTestBus, testLogger, uniquePackName } from '../support/bus.ts';
+import { eventually } from '../support/eventually.ts';
 import { startTestPack } from '../support/test-pack.ts';
 
 interface Overview {
@@ -26,18 +27,6 @@ async function overviewOf(console: RunningConsole): Promise<Overview> {
   const response = await fetch(`${console.url}/api/overview`);
   assert.equal(response.status, 200);
   return (await response.json()) as Overview;
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 function sendCommand(bus: Bus, pack: string, name: string, payload: unknown) {

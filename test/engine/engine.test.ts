@@ -10,6 +10,7 @@ import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../shared/bus
 import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
 import { EventCollector, testLogger, uniquePackName } from '../support/bus.ts';
 import { createTestEngine, loadedFlow } from '../support/engine.ts';
+import { whenDefined } from '../support/eventually.ts';
 import { FakeOutsideSystem, startTestPack } from '../support/test-pack.ts';
 
 /** Collects the commands published on the bus for the packs matching `pattern`. */
@@ -27,16 +28,6 @@ async function collectCommands(bus: Bus, pattern: string) {
     },
   );
   return commands;
-}
-
-async function eventually<T>(read: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const publishEvent = (bus: Bus, event: Envelope) =>
@@ -59,7 +50,7 @@ describe('the flow engine', () => {
       payload: { channelId: 'C1', user: { id: 'U1' }, message: 'echo hello world' },
     });
     await publishEvent(bus, event);
-    const [command] = await eventually(
+    const [command] = await whenDefined(
       () => (commands.length ? commands : undefined),
       'the SendMessage command',
     );
@@ -147,13 +138,13 @@ describe('the flow engine', () => {
       bus,
       createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: { who: 'ops' } }),
     );
-    await eventually(() => (outside.posts.length >= 3 ? true : undefined), 'three posts');
+    await whenDefined(() => (outside.posts.length >= 3 ? true : undefined), 'three posts');
     assert.deepEqual(
       outside.posts.map((post) => post.message),
       ['first for ops', 'second for ops after 1', 'it failed: not_found'],
     );
     const correlationId = store.listExecutions({ flow: 'chain' })[0]?.correlationId as string;
-    const steps = await eventually(() => {
+    const steps = await whenDefined(() => {
       const executions = store.executionsOf(correlationId);
       return executions.every((execution) => execution.status !== 'pending') && executions.length === 4
         ? executions
@@ -230,7 +221,7 @@ describe('the flow engine', () => {
     await engine.handleEvent(
       createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: { json: '{"a":1}' } }),
     );
-    const [command] = await eventually(() => (commands.length ? commands : undefined), 'the next command');
+    const [command] = await whenDefined(() => (commands.length ? commands : undefined), 'the next command');
     assert.deepEqual(command?.payload, { parsed: { a: 1 } });
     store.close();
     await bus.close();
@@ -283,7 +274,7 @@ describe('the flow engine', () => {
     const engine = createTestEngine(bus, store, [loadedFlow(flow)], 300);
     await engine.start();
     await publishEvent(bus, createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
-    const [execution] = await eventually(() => {
+    const [execution] = await whenDefined(() => {
       const found = store.listExecutions({ flow: 'nobody', status: 'timed_out' });
       return found.length ? found : undefined;
     }, 'a timed-out execution');
@@ -321,7 +312,7 @@ describe('the flow engine', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     engine.setFlows([loadedFlow(flowV('from v2'), 'v2')]);
     await publishEvent(bus, createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: {} }));
-    await eventually(
+    await whenDefined(
       () => (outside.posts.filter((post) => post.channelId === 'C').length >= 2 ? true : undefined),
       'two posts',
     );
@@ -379,10 +370,10 @@ describe('the flow engine', () => {
       bus,
       createEnvelope({ kind: 'event', pack: 'trigger', name: 'Go', payload: { target: 'prod' } }),
     );
-    const [first] = await eventually(() => (commands.length ? commands : undefined), 'the Deploy command');
+    const [first] = await whenDefined(() => (commands.length ? commands : undefined), 'the Deploy command');
     assert.ok(first);
     await answer(first, 'DeployFailed', { errorCode: 'upstream_error', error: 'the server is down' });
-    await eventually(
+    await whenDefined(
       () => (store.getExecution(first.id)?.status === 'failed' ? true : undefined),
       'the failed execution',
     );
@@ -391,14 +382,14 @@ describe('the flow engine', () => {
     assert.ok('retry' in outcome, JSON.stringify(outcome));
     const { retry } = outcome;
     assert.notEqual(retry.id, first.id);
-    const again = await eventually(() => commands.find((c) => c.id === retry.id), 'the command sent again');
+    const again = await whenDefined(() => commands.find((c) => c.id === retry.id), 'the command sent again');
     assert.equal(again.name, 'Deploy');
     assert.deepEqual(again.payload, first.payload);
     assert.equal(again.correlationId, first.correlationId);
     assert.equal(store.getExecution(first.id)?.retriedBy, retry.id);
 
     await answer(again, 'Deployed', { target: 'prod' });
-    const announce = await eventually(
+    const announce = await whenDefined(
       () => commands.find((c) => c.name === 'Announce'),
       'the dependsOn step, fired by the result of the retry',
     );
@@ -442,7 +433,7 @@ describe('the flow engine', () => {
     assert.ok('retry' in (await runExecutionAgain(parts, pending.id)));
     const second = await runExecutionAgain(parts, pending.id);
     assert.ok('refused' in second && second.refused === 'retried_already');
-    await eventually(() => (commands.length === 2 ? true : undefined), 'the first command and one retry');
+    await whenDefined(() => (commands.length === 2 ? true : undefined), 'the first command and one retry');
     assert.equal(commands.length, 2);
     store.close();
     await bus.close();

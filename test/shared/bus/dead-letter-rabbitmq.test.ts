@@ -21,6 +21,7 @@ import {
 } from '../../../shared/bus/topology.ts';
 import { createEnvelope } from '../../../shared/envelope.ts';
 import { connectTestBus, testLogger, uniquePackName } from '../../support/bus.ts';
+import { eventually } from '../../support/eventually.ts';
 import { startThrowawayBroker, type ThrowawayBroker } from '../../support/throwaway-rabbitmq.ts';
 
 // The console holds what is in switchboard.dead while it looks at it: on the broker the other tests share,
@@ -80,20 +81,11 @@ async function refusingOncePack(pack: string): Promise<InboundMessage[]> {
   return handled;
 }
 
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(100);
-    }
-  }
-}
+/** The broker gives held letters back asynchronously: these waits are longer than the default. */
+const eventuallyWithin10s = <T>(check: () => Promise<T>) => eventually(check, 10_000);
 
 async function listedLetter(view: DeadLetterQueue, id: string): Promise<DeadLetter> {
-  return eventually(async () => {
+  return eventuallyWithin10s(async () => {
     const letter = (await view.list()).letters.find((candidate) => candidate.id === id);
     assert.ok(letter, `${id} is listed`);
     return letter;
@@ -141,7 +133,7 @@ test('a refused command is listed with its reason and origin; requeued, it reach
   assert.equal(JSON.parse(letter.body.toString()).id, command.id);
 
   assert.deepEqual(await view.requeue(letter.id), { exchange: COMMANDS_EXCHANGE, routingKey: `${pack}.Do` });
-  await eventually(async () => assert.equal(handled.length, 1));
+  await eventuallyWithin10s(async () => assert.equal(handled.length, 1));
   assert.equal(handled[0]?.envelope.id, command.id, 'the same id, so a pack can tell a message it saw');
   assert.deepEqual((await view.list()).letters, []);
   await view.release();
@@ -161,7 +153,7 @@ test('letters held by the console go back to the queue when it lets go; a discar
   await view.discard('drop-1');
   await rejects(view.discard('drop-1'), 'unknown_letter');
   await view.release();
-  await eventually(async () => assert.equal(await deadQueueDepth(), 1, 'keep-1 is back'));
+  await eventuallyWithin10s(async () => assert.equal(await deadQueueDepth(), 1, 'keep-1 is back'));
   const again = await deadLetters();
   assert.deepEqual(
     (await again.list()).letters.map((letter) => letter.id),
@@ -195,7 +187,7 @@ test('a letter whose requeue is not confirmed (a memory alarm) or not routable s
   }
   // The copy that was never confirmed may arrive now; the letter is still there to requeue.
   await view.requeue(command.id);
-  await eventually(async () => assert.ok(handled.length >= 1));
+  await eventuallyWithin10s(async () => assert.ok(handled.length >= 1));
   assert.ok(handled.every((message) => message.envelope.id === command.id));
   await view.discard('nobody-listens');
   await view.discard('no-exchange');
@@ -256,7 +248,7 @@ test('a message RabbitMQ dead-lettered itself (delivery limit) is read from x-de
   assert.ok(letter.deadLetteredAt);
 
   await view.requeue(poison.id);
-  const back = await eventually(async () => {
+  const back = await eventuallyWithin10s(async () => {
     const message = await channel.get(queue, { noAck: false });
     assert.ok(message, 'back in its queue');
     return message;
@@ -302,7 +294,7 @@ test('a letter looked at again and again is never dropped by a delivery limit on
     'queues',
   ]);
   try {
-    await eventually(async () => {
+    await eventuallyWithin10s(async () => {
       const listing = await broker.ctl(['list_queues', 'name', 'policy']);
       assert.match(listing, /switchboard\.dead\s+dead-limit/);
     });
@@ -311,7 +303,7 @@ test('a letter looked at again and again is never dropped by a delivery limit on
       const view = await deadLetters();
       assert.deepEqual(
         (
-          await eventually(async () => {
+          await eventuallyWithin10s(async () => {
             const { letters } = await view.list();
             assert.equal(letters.length, 1, `visit ${visit}: still there`);
             return letters;
