@@ -61,6 +61,11 @@ export type BuildEvent = {
   completedAt: string | null;
   durationSeconds: number | null;
   runs: BuildRun[];
+  /** The Kubernetes namespace the run is in (Tekton only). */
+  namespace?: string | null;
+  /** Why the build is in its state, a word and a sentence (Tekton's Succeeded condition). */
+  reason?: string | null;
+  message?: string | null;
   /** The payload as the source sent it. */
   raw: unknown;
 };
@@ -94,7 +99,7 @@ const RUN_SCHEMA: JsonSchema = {
 };
 
 const BUILD_PROPERTIES = {
-  source: { type: 'string', description: 'jobserv, github or gitlab' },
+  source: { type: 'string', description: 'jobserv, github, gitlab or tekton' },
   project: nullableString,
   buildId: { type: 'string' },
   status: { enum: [...BUILD_STATUSES] },
@@ -110,11 +115,21 @@ const BUILD_PROPERTIES = {
   raw: { description: 'the payload as the source sent it' },
 };
 
+/** What only some sources know: not required, so the other sources' events stay as they were. */
+const OPTIONAL_BUILD_PROPERTIES = {
+  namespace: { ...nullableString, description: 'the Kubernetes namespace (tekton)' },
+  reason: { ...nullableString, description: "why it is in its state, a word (tekton's condition reason)" },
+  message: {
+    ...nullableString,
+    description: "why it is in its state, a sentence (tekton's condition message)",
+  },
+};
+
 export const BUILD_EVENT_SCHEMA: JsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   type: 'object',
   required: Object.keys(BUILD_PROPERTIES),
-  properties: BUILD_PROPERTIES,
+  properties: { ...BUILD_PROPERTIES, ...OPTIONAL_BUILD_PROPERTIES },
   additionalProperties: false,
 };
 

@@ -1,5 +1,4 @@
 import {
-  BUILD_EVENT_SCHEMA,
   type BuildEvent,
   type BuildRun,
   type BuildStatus,
@@ -154,19 +153,12 @@ export function tektonBuildEvent(
     completedAt,
     durationSeconds: secondsBetween(startedAt, completedAt),
     runs: run.kind === 'taskrun' ? stepsOf(status) : taskRunsOf(status, run.namespace, dashboardUrl),
+    namespace: run.namespace,
+    reason: condition.reason,
+    message: condition.message,
     raw,
-    ...allowedExtras({ namespace: run.namespace, reason: condition.reason, message: condition.message }),
   };
   return { event: finished ? 'BuildCompleted' : 'BuildStarted', payload };
-}
-
-/**
- * namespace, reason and message go into the payload only once the build events' schema has them (it
- * forbids fields it does not list); until then flows read them in `raw`.
- */
-function allowedExtras(extras: Record<string, string | null>): Record<string, string | null> {
-  const properties = (BUILD_EVENT_SCHEMA.properties ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(extras).filter(([key]) => key in properties));
 }
 
 /**

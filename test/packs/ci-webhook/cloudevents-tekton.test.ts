@@ -86,6 +86,9 @@ describe('a PipelineRun, state by state', () => {
       completedAt: null,
       durationSeconds: null,
       runs: [],
+      namespace: 'default',
+      reason: 'Started',
+      message: null,
     });
     assert.deepEqual(raw, tektonRequest('pipelinerun-started').body);
     const received = events[0]?.payload as Record<string, unknown>;
