@@ -1,11 +1,26 @@
-import type { EventDefinition } from '../../../shared/runtime/pack-definition.ts';
-import type { WebhookSource } from '../webhook-source.ts';
+import { headerValue, type WebhookSource } from '../webhook-source.ts';
+import { verifyAlertmanagerAuthorization } from './alertmanager-auth.ts';
 import type { AlertmanagerConfig } from './alertmanager-config.ts';
+import { notificationReader } from './alertmanager-notification.ts';
 
-// Being built (issue 14, Alertmanager): the events it emits and its /webhooks/ source.
+export { ALERTMANAGER_EVENTS } from './alertmanager-events.ts';
 
-export const ALERTMANAGER_EVENTS = {} as const satisfies Record<string, EventDefinition>;
+/** /webhooks/alertmanager: Prometheus Alertmanager's webhook receiver (docs/alertmanager.md). */
+export function alertmanagerSources(config: AlertmanagerConfig): WebhookSource[] {
+  return [alertmanagerSource(config.tokens)];
+}
 
-export function alertmanagerSources(_config: AlertmanagerConfig): WebhookSource[] {
-  return [];
+/**
+ * Alertmanager signs nothing: the receiver's `http_config` proves who sends, with a Bearer token or Basic
+ * credentials whose password is one of `tokens`. Without a token everything is refused (403).
+ */
+export function alertmanagerSource(tokens: readonly string[]): WebhookSource {
+  const read = notificationReader();
+  return {
+    name: 'alertmanager',
+    notConfigured:
+      tokens.length === 0 ? 'no Alertmanager token is configured: set ALERTMANAGER_WEBHOOK_TOKEN' : undefined,
+    verify: (headers) => verifyAlertmanagerAuthorization(headerValue(headers, 'authorization'), tokens),
+    interpret: (_headers, payload) => read(payload),
+  };
 }
