@@ -4,8 +4,8 @@
 #
 # Shared by the Tekton Task (integrations/tekton/send-to-switchboard.yaml embeds this file word for
 # word; test/integrations checks the copy) and the GitHub Action (integrations/github-actions/action.yml
-# runs it). Needs a POSIX sh, curl (7.55 or later), awk, sed, tr, cksum, od and mktemp: busybox has them
-# all, so curlimages/curl does; no jq.
+# runs it). Needs a POSIX sh, curl (7.55 or later), awk, sed, tr, od, mktemp, and cksum or sha256sum or
+# md5sum: busybox has them, so curlimages/curl does; no jq.
 #
 # Everything comes from the environment, never from arguments or text pasted into this script, so no
 # value ever goes through a shell's parser or into JSON unescaped:
@@ -131,7 +131,14 @@ LC_ALL=C awk '
 
 # One key for every attempt of this run, so that the API publishes the command once however often we
 # retry. The digest tells apart the different commands one TaskRun or job sends.
-digest=$(printf '%s/%s\n' "$pack" "$command" | cat - "$work/request" | cksum | sed 's/ .*//')
+printf '%s/%s\n' "$pack" "$command" | cat - "$work/request" >"$work/digested"
+# cksum is POSIX, but some busybox builds leave it out: any of these names the command as well.
+digest=
+for tool in cksum sha256sum md5sum; do
+  digest=$("$tool" <"$work/digested" 2>/dev/null | sed 's/[^0-9A-Za-z].*//')
+  [ -z "$digest" ] || break
+done
+[ -n "$digest" ] || fail_settings 'none of cksum, sha256sum and md5sum works here, to name the command'
 base_key=${SWITCHBOARD_IDEMPOTENCY_KEY:-}
 if [ -z "$base_key" ]; then
   base_key=sh-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
