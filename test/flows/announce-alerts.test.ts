@@ -41,7 +41,11 @@ async function announce(event: InterpretedEvent, channel: string | undefined) {
     datastore: (key) => (key === 'mattermost_alerts_channel' ? channel : undefined),
   });
   const result = await dryRunFlow(parsed.flow, read.event, templates);
-  return result.steps.flatMap((step) => (step.fired ? [step.command] : []));
+  return result.steps.flatMap((step) =>
+    step.fired
+      ? [{ ...step.command, payload: step.command.payload as { channelId: string; message: string } }]
+      : [],
+  );
 }
 
 const NODE_1 = '4a9c2e6f3b1d7a05';
