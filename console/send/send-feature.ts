@@ -1,19 +1,20 @@
 import { COMMANDS_EXCHANGE, packQueueName, routingKey } from '../../shared/bus/topology.ts';
-import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
+import {
+  noResultAnswer,
+  parseWait,
+  resultAnswer,
+  SENT_BY_HEADER,
+} from '../../shared/commands/command-answers.ts';
+import { CommandChecks } from '../../shared/commands/command-checks.ts';
+import { findCommand } from '../../shared/commands/command-lookup.ts';
+import { createEnvelope } from '../../shared/envelope.ts';
 import { type Refusal, sendJson } from '../http-guard.ts';
-import type { AnnouncedCommand, PackAnnouncement, PackDirectory } from '../pack-directory.ts';
 import type { ApiRequest, ConsoleFeature, ConsoleSources } from '../routes.ts';
-import { CommandChecks } from './command-checks.ts';
 import { waitForResult } from './result-waiter.ts';
 
-/**
- * AMQP header on every command the console sends, so a consumer can tell it from the engine's and the
- * CLI's. Not a label: on a command, labels choose which instances may run it (docs/protocol.md).
- */
-export const SENT_BY_HEADER = 'x-switchboard-sent-by';
-
-/** The longest `?wait=` in seconds: a request held open longer would outlive most proxies' timeouts. */
-export const MAX_WAIT_SECONDS = 60;
+// What a command is, how it is checked and how its result is answered are shared with the HTTP command
+// API (shared/commands/), so that the two cannot drift; the console waits through its tap.
+export { MAX_WAIT_SECONDS, SENT_BY_HEADER } from '../../shared/commands/command-answers.ts';
 
 /**
  * The Send page's API: the commands each pack announced (GET /api/commands), and sending one
@@ -26,8 +27,12 @@ export function sendFeature({ bus, logger, packs, tap }: ConsoleSources): Consol
   const stopping = new AbortController();
 
   async function send({ params, url, response, json }: ApiRequest): Promise<void> {
-    const { announcement, command } = findCommand(packs, params.pack ?? '', params.command ?? '');
-    const waitMs = parseWait(url.searchParams.get('wait'));
+    const found = findCommand(packs, params.pack ?? '', params.command ?? '', { asker: 'the console' });
+    if (!found.ok) throw found.refusal;
+    const { announcement, command } = found;
+    const wait = parseWait(url.searchParams.get('wait'));
+    if (!wait.ok) throw wait.refusal;
+    const { waitMs } = wait;
     const payload = await json();
     const checked = checks.check(announcement, command, payload);
     if (!checked.ok) {
@@ -73,21 +78,10 @@ export function sendFeature({ bus, logger, packs, tap }: ConsoleSources): Consol
       return;
     }
     const result = await waiting.result;
-    if (!result) {
-      sendJson(response, 504, {
-        error: {
-          code: 'no_result',
-          message: `no result for command ${envelope.id} within ${waiting.ms / 1000} s; it was published and may still run: is a "${envelope.pack}" pack running?`,
-        },
-        ...answer,
-      });
-      return;
-    }
-    if (isFailure(result, command)) {
-      sendJson(response, 422, { ...failureOf(result), ...answer, result });
-      return;
-    }
-    sendJson(response, 200, { ...answer, result });
+    const { status, body } = result
+      ? resultAnswer(result, command, answer)
+      : noResultAnswer(answer, envelope.pack, waiting.ms);
+    sendJson(response, status, body);
   }
 
   return {
@@ -115,77 +109,6 @@ export function sendFeature({ bus, logger, packs, tap }: ConsoleSources): Consol
       stopping.abort();
     },
   };
-}
-
-function findCommand(
-  packs: PackDirectory,
-  pack: string,
-  name: string,
-): { announcement: PackAnnouncement; command: AnnouncedCommand } {
-  const announcement = packs.announcement(pack);
-  if (!announcement) {
-    const known = packs.announcements().map((each) => each.pack);
-    throw refusal(
-      404,
-      'unknown_pack',
-      known.length === 0
-        ? `no pack "${pack}": no pack has announced itself since the console started (packs announce their commands when they start)`
-        : `no pack "${pack}" has announced itself; the packs known are ${known.join(', ')}`,
-    );
-  }
-  const command = announcement.commands.find((each) => each.name === name);
-  if (!command) {
-    const names = announcement.commands.map((each) => each.name);
-    throw refusal(
-      404,
-      'unknown_command',
-      names.length === 0
-        ? `the ${pack} pack announces no command`
-        : `the ${pack} pack announces no command "${name}"; its commands are ${names.join(', ')}`,
-    );
-  }
-  return { announcement, command };
-}
-
-/** `?wait=<seconds>` in milliseconds; undefined without it. */
-function parseWait(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  const seconds = Number(value);
-  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_WAIT_SECONDS) {
-    throw refusal(
-      400,
-      'invalid_wait',
-      `wait takes a number of seconds above 0 and at most ${MAX_WAIT_SECONDS}, got "${value}"`,
-    );
-  }
-  return Math.round(seconds * 1000);
-}
-
-/** A failure carries errorCode (success events never do), or is the failure event the command announced. */
-function isFailure(result: Envelope, command: AnnouncedCommand): boolean {
-  return typeof payloadOf(result).errorCode === 'string' || result.name === command.events[1];
-}
-
-/** The 422 body of a failure event: its errorCode and reason (payload.error) in words, and on their own. */
-function failureOf(result: Envelope) {
-  const payload = payloadOf(result);
-  const errorCode = typeof payload.errorCode === 'string' ? payload.errorCode : undefined;
-  const reason = typeof payload.error === 'string' ? payload.error : undefined;
-  return {
-    error: {
-      code: 'command_failed',
-      message: `${result.pack}.${result.name}: ${errorCode ?? 'no error code'}: ${reason ?? 'no reason given'}`,
-    },
-    errorCode,
-    reason,
-  };
-}
-
-function payloadOf(result: Envelope): Record<string, unknown> {
-  const payload = result.payload;
-  return typeof payload === 'object' && payload !== null && !Array.isArray(payload)
-    ? (payload as Record<string, unknown>)
-    : {};
 }
 
 function refusal(status: number, code: string, message: string): Refusal {

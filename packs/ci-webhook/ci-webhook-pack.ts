@@ -44,7 +44,11 @@ export async function createCiWebhookPack(
     commands: {},
     events: { ...CI_WEBHOOK_EVENTS, ...CLOUDEVENTS_EVENTS, ...ALERTMANAGER_EVENTS },
     async start(context) {
-      commandApi = await startCommandApi(config.commandApi, context);
+      commandApi = await startCommandApi(config.commandApi, context, {
+        maxBodyBytes: config.maxBodyBytes,
+        publishTimeoutMs: config.publishTimeoutMs,
+        requests: requestCounter(options.registry ?? context.registry),
+      });
       server = await startWebhookServer({
         routes: commandApi.routes,
         host: config.host,
@@ -75,10 +79,11 @@ export async function createCiWebhookPack(
       );
     },
     async stop() {
-      await server?.close();
-      server = undefined;
+      // The API first: it ends the waits still open, so closing the server need not wait for them.
       await commandApi?.stop();
       commandApi = undefined;
+      await server?.close();
+      server = undefined;
     },
   });
   return Object.defineProperty(pack, 'url', { get: () => server?.url, enumerable: true }) as CiWebhookPack;

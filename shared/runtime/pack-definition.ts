@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Envelope } from '../envelope.ts';
 import type { CodedError } from '../errors.ts';
+import type { EventHandler, EventWatch } from './event-watch.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type Payload = Record<string, unknown>;
@@ -63,6 +64,36 @@ export interface EmitOptions {
    * the same event id, which consumers treat as the same event. Default: none (a new id every time).
    */
   dedupeKey?: string;
+  /**
+   * Asks whoever acts on the event to answer to this queue (AMQP `replyTo`), as PackDirectory asks running
+   * packs for their PackStarted. Default: none.
+   */
+  replyTo?: string;
+}
+
+/** How PackContext.send sends a command. */
+export interface SendOptions {
+  /** AMQP headers sent with it, e.g. `x-switchboard-sent-by` (SENT_BY_HEADER). Not labels. Default: none. */
+  headers?: Record<string, string>;
+  /**
+   * Milliseconds to wait for its result event. Default: no wait: send resolves once the broker has
+   * confirmed the command.
+   */
+  waitMs?: number;
+  /** Ends the wait early (result undefined); the command stays published. */
+  signal?: AbortSignal;
+}
+
+/** A command PackContext.send published (the broker confirmed it), and the wait for its result. */
+export interface SentCommand {
+  id: string;
+  /** What the result carries: the command's correlationId, or its id when it had none (docs/protocol.md). */
+  correlationId: string;
+  /**
+   * Settles with the result event once it comes; with undefined when none came within `waitMs` or the
+   * wait was aborted, and at once when send was not asked to wait.
+   */
+  result: Promise<Envelope | undefined>;
 }
 
 export interface PackContext {
@@ -82,6 +113,19 @@ export interface PackContext {
    * repeat safe: the pack answers it from its record instead of running it again.
    */
   request(command: CommandRequest, options: { timeoutMs: number }): Promise<Envelope | undefined>;
+  /**
+   * Publishes a command and resolves once the broker has confirmed it; with `waitMs`, its `result` then
+   * settles with the result event (or undefined after the wait). Rejects when the publish fails. A given `id` makes a retry safe: the
+   * pack answers a command id it finished from its record, with the same result, instead of running it
+   * again. For a pack that relays commands from outside (the HTTP command API).
+   */
+  send(command: CommandRequest, options?: SendOptions): Promise<SentCommand>;
+  /**
+   * Follows the events whose routing key matches one of `patterns` (`*.PackStarted`, `slack.*`) from a
+   * private queue of the pack's own; stopped with the pack, or earlier by the watch's `stop`. A handler's
+   * error is logged and the event dropped. Events published before the watch began are not seen.
+   */
+  watch(patterns: readonly string[], handler: EventHandler): Promise<EventWatch>;
 }
 
 /** An event a pack emits on its own, as PackStarted announces it. */

@@ -17,9 +17,11 @@ import {
 import { deterministicId } from '../deterministic-id.ts';
 import { createEnvelope, type Envelope, type Labels, newMessageId } from '../envelope.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { answerAnnouncementRequests } from './announcement-requests.ts';
 import { CommandExecutor } from './command-executor.ts';
 import { CommandHolds } from './command-holds.ts';
 import { CommandRequests } from './command-requests.ts';
+import { type EventWatch, watchEvents } from './event-watch.ts';
 import { FinishedCommands } from './finished-commands.ts';
 import { DEFAULT_ALIVE_INTERVAL_MS, Heartbeat } from './heartbeat.ts';
 import { labelsInclude, MAX_LABELS, nonEmptySubsets } from './labels.ts';
@@ -67,6 +69,11 @@ export class PackRuntime {
   readonly #abortInFlight = new AbortController();
   readonly #logger: Logger;
   #consumptions: Consumption[] = [];
+  /** The pack's own watches (PackContext.watch), stopped after the pack. */
+  readonly #watches = new Set<EventWatch>();
+  #announcementAnswers: Consumption | undefined;
+  /** The PackStarted this instance published, which it sends again to whoever asks (AnnouncementsRequested). */
+  #started: Envelope | undefined;
   #heartbeat: Heartbeat | undefined;
   #state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
 
@@ -129,19 +136,21 @@ export class PackRuntime {
 
   /** Publishes an event of the pack's own (not a command result). */
   emit(name: string, payload: Payload, options: EmitOptions = {}): Promise<void> {
-    return this.#publishEvent(
-      createEnvelope({
-        ...(options.dedupeKey
-          ? { id: deterministicId('event', this.#options.pack.name, name, options.dedupeKey) }
-          : {}),
-        kind: 'event',
-        pack: this.#options.pack.name,
-        name,
-        payload,
-        labels: this.#options.labels,
-        correlationId: options.correlationId,
-      }),
-    );
+    return this.#publishEvent(this.#ownEvent(name, payload, options), options.replyTo);
+  }
+
+  #ownEvent(name: string, payload: Payload, options: EmitOptions = {}): Envelope {
+    return createEnvelope({
+      ...(options.dedupeKey
+        ? { id: deterministicId('event', this.#options.pack.name, name, options.dedupeKey) }
+        : {}),
+      kind: 'event',
+      pack: this.#options.pack.name,
+      name,
+      payload,
+      labels: this.#options.labels,
+      correlationId: options.correlationId,
+    });
   }
 
   /**
@@ -153,6 +162,7 @@ export class PackRuntime {
     this.#state = 'stopping';
     // Stopped first, and waited for: a PackAlive published after PackStopped would say it runs again.
     await this.#heartbeat?.stop();
+    await this.#announcementAnswers?.stop().catch(() => {});
     const grace = setTimeout(() => this.#abortInFlight.abort(), options.graceMs);
     await Promise.allSettled(this.#consumptions.map((consumption) => consumption.stop()));
     clearTimeout(grace);
@@ -161,6 +171,7 @@ export class PackRuntime {
     } catch (error) {
       this.#logger.warn({ reason: (error as Error).message }, 'the pack did not disconnect cleanly');
     }
+    await Promise.allSettled([...this.#watches].map((watch) => watch.stop()));
     await this.#requests.stop().catch(() => {});
     await this.emit('PackStopped', { ...this.#identity(), reason: options.reason ?? 'stopped' }).catch(
       (error: Error) => this.#logger.warn({ reason: error.message }, 'could not announce PackStopped'),
@@ -190,6 +201,36 @@ export class PackRuntime {
           }),
           options.timeoutMs,
         ),
+      send: async (command, options = {}) => {
+        const { waitMs } = options;
+        if (waitMs !== undefined && !(Number.isFinite(waitMs) && waitMs > 0)) {
+          throw new RangeError(`waitMs must be a number of milliseconds above 0, got ${waitMs}`);
+        }
+        const envelope = createEnvelope({
+          kind: 'command',
+          pack: command.pack,
+          name: command.name,
+          payload: command.payload,
+          correlationId: command.correlationId,
+          ...(command.id ? { id: command.id } : {}),
+        });
+        const { result } = await this.#requests.send(envelope, options);
+        return { id: envelope.id, correlationId: envelope.correlationId ?? envelope.id, result };
+      },
+      watch: async (patterns, handler) => {
+        if (this.#state === 'stopping' || this.#state === 'stopped') {
+          throw new Error('the pack is stopping: it can start no new watch');
+        }
+        const watch = await watchEvents(bus, patterns, handler, this.#logger);
+        this.#watches.add(watch);
+        return {
+          queue: watch.queue,
+          stop: async () => {
+            this.#watches.delete(watch);
+            await watch.stop();
+          },
+        };
+      },
       logger: this.#logger,
     };
     await pack.start?.(context);
@@ -209,8 +250,17 @@ export class PackRuntime {
         await bus.consume({ ...queue, durability: 'pack', kind: 'command', prefetch }, handler),
       );
     }
+    this.#announcementAnswers = await answerAnnouncementRequests({
+      bus,
+      logger: this.#logger,
+      answer: () =>
+        this.#started && this.#state === 'running'
+          ? [this.#started, this.#ownEvent('PackAlive', this.#identity())]
+          : undefined,
+    });
     this.#state = 'running';
-    await this.emit('PackStarted', { ...this.#identity(), ...this.#manifest() });
+    this.#started = this.#ownEvent('PackStarted', { ...this.#identity(), ...this.#manifest() });
+    await this.#publishEvent(this.#started);
     this.#heartbeat = new Heartbeat({
       intervalMs: this.#aliveIntervalMs(),
       beat: () => this.emit('PackAlive', this.#identity()),
@@ -303,10 +353,11 @@ export class PackRuntime {
     await Promise.all(published);
   }
 
-  async #publishEvent(event: Envelope): Promise<void> {
+  async #publishEvent(event: Envelope, replyTo?: string): Promise<void> {
     await this.#options.bus.publish(
       { exchange: EVENTS_EXCHANGE, routingKey: routingKey(event.pack, event.name) },
       event,
+      replyTo ? { replyTo } : undefined,
     );
     this.#options.metrics.eventsEmitted.inc({ pack: event.pack, event: event.name });
   }
