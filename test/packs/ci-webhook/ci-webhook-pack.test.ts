@@ -307,7 +307,16 @@ describe('the ci-webhook pack over HTTP', () => {
     assert.deepEqual(manifest.commands, []);
     assert.deepEqual(
       manifest.events.map((event) => event.name),
-      ['BuildStarted', 'BuildCompleted', 'DeploymentCompleted', 'WebhookReceived'],
+      [
+        'BuildStarted',
+        'BuildCompleted',
+        'DeploymentCompleted',
+        'WebhookReceived',
+        'CloudEventReceived',
+        'AlertFiring',
+        'AlertResolved',
+        'AlertGroupChanged',
+      ],
     );
     const completed = manifest.events.find((event) => event.name === 'BuildCompleted');
     assert.deepEqual(completed?.schema, BUILD_EVENT_SCHEMA);
