@@ -114,7 +114,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         status: 404,
         outcome: 'unknown_source',
         // Names no generic source: which exist is not the business of whoever is probing.
-        message: `no webhook source at ${request.url?.split('?')[0]}; POST to /webhooks/jobserv, /webhooks/github, /webhooks/gitlab or /webhooks/generic/<name>`,
+        message: `no webhook source at ${request.url?.split('?')[0]}; POST to /webhooks/jobserv, /webhooks/github, /webhooks/gitlab, /webhooks/cloudevents, /webhooks/alertmanager or /webhooks/generic/<name>, or a command to /v1/commands/<pack>/<Command>`,
       };
     }
     if (request.method === 'OPTIONS' && source.preflight) {
