@@ -33,12 +33,14 @@ export class ApiTokens {
     return new ApiTokens([]);
   }
 
-  /** `value` is the JSON itself when it starts with `{`, otherwise the path of a file holding it. */
+  /** `value` is the JSON itself when it starts with `{` (or `[`), otherwise the path of a file holding it. */
   static parse(variable: string, value: string | undefined): ApiTokens {
     const text = value?.trim() ?? '';
     if (text === '') return ApiTokens.none();
-    const where = text.startsWith('{') ? 'the value' : text;
-    const json = text.startsWith('{') ? text : readTokensFile(variable, text);
+    // A path never starts with { or [: what does is JSON written inline.
+    const inline = text.startsWith('{') || text.startsWith('[');
+    const where = inline ? 'the value' : text;
+    const json = inline ? text : readTokensFile(variable, text);
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);

@@ -22,6 +22,7 @@ import { FakeOutsideSystem, startPackRuntime, startTestPack } from '../../suppor
 const TEKTON = 'tekton-token-0123456789abcdef';
 const NARROW = 'narrow-token-0123456789abcdef';
 const OTHER_PACK = 'other-token-0123456789abcdef';
+const MATRIX_ONLY = 'matrix-token-0123456789abcdef';
 
 interface Answer {
   id?: string;
@@ -115,6 +116,7 @@ describe('the HTTP command API on the in-memory bus', () => {
       [TEKTON]: { name: 'tekton', allow: [`${name}.*`, `${idle}.Ring`] },
       [NARROW]: { name: 'narrow', allow: [`${name}.Post`, 'matrix.SendMessage'] },
       [OTHER_PACK]: { name: 'other', allow: ['*'] },
+      [MATRIX_ONLY]: { name: 'matrix-only', allow: ['matrix.SendMessage'] },
     };
     pack = await createCiWebhookPack(
       parseCiWebhookConfig({
@@ -191,6 +193,135 @@ describe('the HTTP command API on the in-memory bus', () => {
     assert.ok(!logs.some((line) => line.includes(TEKTON) || line.includes(NARROW)), 'no token logged');
   });
 
+  test('?wait= answers 200 with the success event, 422 with a failure event, 504 when none comes in time', async () => {
+    const success = await post(`/v1/commands/${name}/Post?wait=5`, {
+      channelId: 'C1',
+      message: 'waited for',
+    });
+    assert.equal(success.status, 200);
+    assert.equal(success.answer.result?.name, 'Posted');
+    assert.equal(success.answer.result?.causationId, success.answer.id);
+    const failure = await post(`/v1/commands/${name}/Broken?wait=5`, {});
+    assert.equal(failure.status, 422);
+    assert.equal(failure.answer.error?.code, 'command_failed');
+    assert.equal(failure.answer.errorCode, 'not_found');
+    assert.equal(failure.answer.reason, 'channel C404 does not exist');
+    assert.equal(failure.answer.result?.name, 'BrokenFailed');
+    const none = await post(`/v1/commands/${idle}/Ring?wait=0.2`, {});
+    assert.equal(none.status, 504);
+    assert.equal(none.answer.error?.code, 'no_result');
+    assert.ok(none.answer.id);
+  });
+
+  test('the same Idempotency-Key is the same command: run once, published once, answered alike, also with ?wait', async () => {
+    const key = { authorization: `Bearer ${TEKTON}`, 'idempotency-key': 'build-881-announce' };
+    const body = { channelId: 'C9', message: 'once' };
+    const before = published('Post').length;
+    const first = await post(`/v1/commands/${name}/Post`, body, key);
+    const again = await post(`/v1/commands/${name}/Post`, body, key);
+    assert.deepEqual([first.status, again.status], [202, 202]);
+    assert.equal(again.answer.id, first.answer.id);
+    await events.waitFor((event) => event.causationId === first.answer.id);
+    assert.equal(published('Post').length, before + 1, 'the repeat published nothing');
+    const waited = await post(`/v1/commands/${name}/Post?wait=5`, body, key);
+    const waitedAgain = await post(`/v1/commands/${name}/Post?wait=5`, body, key);
+    assert.deepEqual([waited.status, waitedAgain.status], [200, 200]);
+    assert.equal(waited.answer.id, first.answer.id);
+    assert.equal(waitedAgain.answer.result?.id, waited.answer.result?.id, 'the same result event');
+    assert.equal(outside.posts.filter((post) => post.commandId === first.answer.id).length, 1, 'run once');
+    // Another sender's key is its own.
+    const other = await post(`/v1/commands/${name}/Post`, body, {
+      ...key,
+      authorization: `Bearer ${OTHER_PACK}`,
+    });
+    assert.notEqual(other.answer.id, first.answer.id);
+  });
+
+  test('an Idempotency-Key used again with another payload, or a malformed one, is refused and publishes nothing', async () => {
+    const key = { authorization: `Bearer ${TEKTON}`, 'idempotency-key': 'reused-key' };
+    assert.equal(
+      (await post(`/v1/commands/${name}/Post`, { channelId: 'C1', message: 'a' }, key)).status,
+      202,
+    );
+    const before = sent.commands.length;
+    const reused = await post(`/v1/commands/${name}/Post`, { channelId: 'C1', message: 'b' }, key);
+    assert.equal(reused.status, 422);
+    assert.equal(reused.answer.error?.code, 'idempotency_key_reused');
+    for (const bad of ['', 'with space', 'x'.repeat(201), 'é']) {
+      const { status, answer } = await post(
+        `/v1/commands/${name}/Post`,
+        { channelId: 'C1', message: 'c' },
+        { authorization: `Bearer ${TEKTON}`, 'idempotency-key': bad },
+      );
+      assert.equal(status, 400, JSON.stringify(bad));
+      assert.equal(answer.error?.code, 'invalid_idempotency_key');
+    }
+    await sleep(50);
+    assert.equal(sent.commands.length, before);
+  });
+
+  test("404 names the known packs, the pack's commands, or says why no pack was seen", async () => {
+    const anyToken = { authorization: `Bearer ${OTHER_PACK}` };
+    const pack404 = await post('/v1/commands/nosuchpack/Post', {}, anyToken);
+    assert.equal(pack404.status, 404);
+    assert.equal(pack404.answer.error?.code, 'unknown_pack');
+    assert.match(pack404.answer.error?.message ?? '', new RegExp(`known are .*${name}`));
+    const command404 = await post(`/v1/commands/${name}/Launch`, {});
+    assert.equal(command404.status, 404);
+    assert.equal(command404.answer.error?.code, 'unknown_command');
+    assert.match(command404.answer.error?.message ?? '', /its commands are Post, Flaky, Slow, Broken, Crash/);
+    // This token may send only to matrix, which never announced itself; the packs it may not use go unnamed.
+    const never = await post(
+      '/v1/commands/matrix/SendMessage',
+      {},
+      { authorization: `Bearer ${MATRIX_ONLY}` },
+    );
+    assert.equal(never.status, 404);
+    assert.match(
+      never.answer.error?.message ?? '',
+      /no pack has announced itself .*is a "matrix" pack running/,
+    );
+    assert.doesNotMatch(never.answer.error?.message ?? '', new RegExp(`${name}|${idle}`));
+    const path404 = await post('/v1/commands/only-one-segment', {});
+    assert.equal(path404.status, 404);
+    assert.equal(path404.answer.error?.code, 'not_found');
+    const get = await fetch(`${pack.url}/v1/commands/${name}/Post`);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+  });
+
+  test('every refusal of the request itself publishes nothing: 415, 413, 400, 422', async () => {
+    const before = sent.commands.length;
+    const path = `/v1/commands/${name}/Post`;
+    const auth = { authorization: `Bearer ${TEKTON}` };
+    const cases: Array<[string, number, string, Promise<{ status: number; answer: Answer }>]> = [
+      [
+        'text/plain',
+        415,
+        'unsupported_media_type',
+        post(path, 'hi', { ...auth, 'content-type': 'text/plain' }),
+      ],
+      ['too large', 413, 'too_large', post(path, { channelId: 'C1', message: 'x'.repeat(4096) })],
+      ['not JSON', 400, 'invalid_json', post(path, '{"channelId":')],
+      ['wait=61', 400, 'invalid_wait', post(`${path}?wait=61`, { channelId: 'C1', message: 'hi' })],
+      ['wait=soon', 400, 'invalid_wait', post(`${path}?wait=soon`, { channelId: 'C1', message: 'hi' })],
+      ['wrong type', 422, 'invalid_input', post(path, { channelId: 5, message: 'hi' })],
+      ['missing field', 422, 'invalid_input', post(path, { channelId: 'C1' })],
+      ['an array', 422, 'invalid_input', post(path, [])],
+    ];
+    for (const [what, status, code, answered] of cases) {
+      const { status: got, answer } = await answered;
+      assert.equal(got, status, what);
+      assert.equal(answer.error?.code, code, what);
+    }
+    const wrongType = await post(path, { channelId: 5, message: 'hi' });
+    assert.match(wrongType.answer.error?.message ?? '', /payload\.channelId must be string/);
+    const missing = await post(path, { channelId: 'C1' });
+    assert.match(missing.answer.error?.message ?? '', /must have the field "message"/);
+    await sleep(50);
+    assert.equal(sent.commands.length, before);
+  });
+
   test('requests are counted under source command-api', async () => {
     const counter = registry.getSingleMetric('switchboard_ci_webhook_requests_total') as Counter;
     const values = (await counter.get()).values.filter((value) => value.labels.source === 'command-api');
@@ -199,4 +330,108 @@ describe('the HTTP command API on the in-memory bus', () => {
     assert.ok(count('unauthorized') >= 2);
     assert.ok(count('forbidden') >= 1);
   });
+});
+
+describe('the command API, rate-limited and stopping', () => {
+  const bus = new MemoryBus();
+  const idle = uniquePackName('idle');
+  // Each its own bucket: one finds out when the idle pack is known, one is limited, one waits while stopping.
+  const [POLLER, LIMITED, WAITER] = ['poller', 'limited', 'waiter'].map((name) => `${name}-token-0123456789`);
+  let runtime: PackRuntime;
+  let pack: CiWebhookPack;
+  let sent: { commands: Envelope[]; stop(): Promise<void> };
+  const ring = (token: string | undefined, query = '') =>
+    fetch(`${pack.url}/v1/commands/${idle}/Ring${query}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+
+  before(async () => {
+    sent = await collectCommands(bus, '#');
+    const tokens = Object.fromEntries(
+      [POLLER, LIMITED, WAITER].map((token, index) => [token, { name: `sender-${index}`, allow: ['*'] }]),
+    );
+    pack = await createCiWebhookPack(
+      parseCiWebhookConfig({
+        CI_WEBHOOK_PORT: '0',
+        CI_WEBHOOK_HOST: '127.0.0.1',
+        SWITCHBOARD_API_TOKENS: JSON.stringify(tokens),
+        SWITCHBOARD_API_RATE: '1/m,2',
+      }),
+      { registry: new Registry() },
+    );
+    runtime = await startPackRuntime(bus, pack);
+    await announceIdlePack(bus, idle);
+    await eventually(async () => {
+      const response = await ring(POLLER);
+      await response.body?.cancel();
+      assert.notEqual(response.status, 404);
+    });
+  });
+  after(async () => {
+    await runtime.stop({ graceMs: 1000 });
+    await sent.stop();
+    await bus.close();
+  });
+
+  test('beyond its burst a token gets 429 with Retry-After in whole seconds, and publishes nothing', async () => {
+    const before = sent.commands.length;
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await ring(LIMITED);
+      statuses.push(response.status);
+      const answer = (await response.json()) as Answer;
+      if (response.status === 429) {
+        assert.equal(answer.error?.code, 'rate_limited');
+        assert.match(response.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+      }
+    }
+    assert.deepEqual(statuses, [202, 202, 429]);
+    await sleep(50);
+    assert.equal(sent.commands.length, before + 2);
+  });
+
+  test('stopping the pack ends an open wait with 503, naming the command that was published', async () => {
+    const waiting = bus.peek(packQueueName(idle)).length;
+    const answered = ring(WAITER, '?wait=30');
+    await eventually(async () =>
+      assert.ok(bus.peek(packQueueName(idle)).length > waiting, 'the command waits in its queue'),
+    );
+    await runtime.stop({ graceMs: 1000 });
+    const response = await answered;
+    assert.equal(response.status, 503);
+    const answer = (await response.json()) as Answer;
+    assert.equal(answer.error?.code, 'stopping');
+    assert.ok(answer.id && answer.error?.message.includes(answer.id));
+  });
+});
+
+test('with no SWITCHBOARD_API_TOKENS every command request gets 403, and nothing is published', async () => {
+  const bus = new MemoryBus();
+  const sent = await collectCommands(bus, '#');
+  const pack = await createCiWebhookPack(
+    parseCiWebhookConfig({
+      CI_WEBHOOK_PORT: '0',
+      CI_WEBHOOK_HOST: '127.0.0.1',
+      JOBSERV_WEBHOOK_SECRET: 's3cret',
+    }),
+    { registry: new Registry() },
+  );
+  const runtime = await startPackRuntime(bus, pack);
+  try {
+    const response = await fetch(`${pack.url}/v1/commands/slack/SendMessage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEKTON}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(response.status, 403);
+    assert.equal(((await response.json()) as Answer).error?.code, 'not_configured');
+    await sleep(50);
+    assert.equal(sent.commands.length, 0);
+  } finally {
+    await runtime.stop({ graceMs: 1000 });
+    await sent.stop();
+    await bus.close();
+  }
 });
