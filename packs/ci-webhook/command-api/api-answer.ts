@@ -3,32 +3,37 @@ import type { CommandAnswer } from '../../../shared/commands/command-answers.ts'
 import type { CommandRefusal } from '../../../shared/commands/command-lookup.ts';
 
 /**
- * How a request ended: the `outcome` label of switchboard_ci_webhook_requests_total{source="command-api"}
- * and the log's `outcome`. A refusal's body carries the same word as its error code.
+ * The `error.code` of every answer that is not a success, each with its status (docs/api.md lists them;
+ * a test checks that docs/api.openapi.yaml names each).
  */
-export type ApiOutcome =
-  | 'accepted'
-  | 'duplicate'
-  | 'succeeded'
-  | 'failed'
-  | 'no_result'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'not_configured'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'rate_limited'
-  | 'unknown_pack'
-  | 'unknown_command'
-  | 'invalid_wait'
-  | 'invalid_idempotency_key'
-  | 'unsupported_media_type'
-  | 'too_large'
-  | 'invalid_json'
-  | 'invalid_input'
-  | 'idempotency_key_reused'
-  | 'unavailable'
-  | 'stopping';
+export const API_ERROR_CODES = {
+  not_found: 404,
+  method_not_allowed: 405,
+  not_configured: 403,
+  unauthorized: 401,
+  rate_limited: 429,
+  forbidden: 403,
+  unknown_pack: 404,
+  unknown_command: 404,
+  invalid_wait: 400,
+  invalid_idempotency_key: 400,
+  unsupported_media_type: 415,
+  too_large: 413,
+  invalid_json: 400,
+  invalid_input: 422,
+  idempotency_key_reused: 422,
+  command_failed: 422,
+  no_result: 504,
+  unavailable: 503,
+  stopping: 503,
+} as const;
+
+/**
+ * How a request ended: the `outcome` label of switchboard_ci_webhook_requests_total{source="command-api"}
+ * and the log's `outcome`. `accepted` (202), `duplicate` (202, a repeat of a confirmed Idempotency-Key,
+ * not published again), `succeeded` (200), or the error code.
+ */
+export type ApiOutcome = 'accepted' | 'duplicate' | 'succeeded' | keyof typeof API_ERROR_CODES;
 
 /** Every status the command API answers with (docs/api.openapi.yaml documents each; a test checks). */
 export const API_STATUSES = [200, 202, 400, 401, 403, 404, 405, 413, 415, 422, 429, 503, 504] as const;
@@ -63,7 +68,8 @@ export function fromRefusal(refusal: CommandRefusal): ApiAnswer {
 
 /** A command's result or its absence, from the answers shared with the console. */
 export function fromCommandAnswer(answer: CommandAnswer): ApiAnswer {
-  const outcome = answer.status === 200 ? 'succeeded' : answer.status === 422 ? 'failed' : 'no_result';
+  const outcome =
+    answer.status === 200 ? 'succeeded' : answer.status === 422 ? 'command_failed' : 'no_result';
   return { status: answer.status as ApiStatus, outcome, body: answer.body };
 }
 
