@@ -129,25 +129,37 @@ LC_ALL=C awk '
     printf "{\"channel\":%s%s%s", quote(channel), (substr(rest, 1, 1) == "}" ? "" : ","), rest
   }' >"$work/request" || exit 2
 
+# A short digest of a file. cksum is POSIX, but some busybox builds leave it out: any of these will do.
+digest_of() {
+  for tool in cksum sha256sum md5sum; do
+    value=$("$tool" <"$1" 2>/dev/null | sed 's/[^0-9A-Za-z].*//')
+    if [ -n "$value" ]; then
+      printf '%s' "$value"
+      return 0
+    fi
+  done
+  fail_settings 'none of cksum, sha256sum and md5sum works here, to name the command'
+}
+
 # One key for every attempt of this run, so that the API publishes the command once however often we
 # retry. The digest tells apart the different commands one TaskRun or job sends.
 printf '%s/%s\n' "$pack" "$command" | cat - "$work/request" >"$work/digested"
-# cksum is POSIX, but some busybox builds leave it out: any of these names the command as well.
-digest=
-for tool in cksum sha256sum md5sum; do
-  digest=$("$tool" <"$work/digested" 2>/dev/null | sed 's/[^0-9A-Za-z].*//')
-  [ -z "$digest" ] || break
-done
-[ -n "$digest" ] || fail_settings 'none of cksum, sha256sum and md5sum works here, to name the command'
+digest=$(digest_of "$work/digested")
 base_key=${SWITCHBOARD_IDEMPOTENCY_KEY:-}
 if [ -z "$base_key" ]; then
   base_key=sh-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 fi
 case $base_key in *[![:graph:]]*) fail_settings 'SWITCHBOARD_IDEMPOTENCY_KEY has spaces or control characters' ;; esac
+key=$base_key-$digest
+# The API takes keys of at most 200 characters (a long job name could pass that): a digest stands in then.
+if [ ${#key} -gt 200 ]; then
+  printf '%s' "$base_key" >"$work/base-key"
+  key=long-$(digest_of "$work/base-key")-$digest
+fi
 
 # Headers go to curl in a file, so that the token never appears in a process list.
-printf 'Authorization: Bearer %s\nIdempotency-Key: %s-%s\nContent-Type: application/json\n' \
-  "$token" "$base_key" "$digest" >"$work/headers"
+printf 'Authorization: Bearer %s\nIdempotency-Key: %s\nContent-Type: application/json\n' \
+  "$token" "$key" >"$work/headers"
 
 url="$endpoint/v1/commands/$pack/$command"
 if [ "$wait_seconds" -gt 0 ]; then url="$url?wait=$wait_seconds"; fi

@@ -143,6 +143,16 @@ test('the Tekton Task and the GitHub Action send the same key on a retry, from t
   assert.equal(keys[3], keys[2]);
 });
 
+test('a key too long for the API (a long job name) is shortened, the same on every attempt', async () => {
+  replies = [tooMany('0')];
+  const run = await send({ SWITCHBOARD_IDEMPOTENCY_KEY: `github-1-1-${'a-very-long-job-name-'.repeat(12)}` });
+  assert.equal(run.code, 0, run.stderr);
+  const [first, second] = received.map((request) => String(request.headers['idempotency-key']));
+  assert.match(String(first), /^long-[0-9a-f]+-[0-9a-f]+$/);
+  assert.ok(String(first).length <= 200);
+  assert.equal(second, first);
+});
+
 test('the settings are checked before anything is sent, and the token is never printed', async () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ SWITCHBOARD_ENDPOINT: '' }, /SWITCHBOARD_ENDPOINT \(endpoint\) is empty/],
