@@ -9,6 +9,7 @@ import {
   ciWebhookConfigured,
   parseCiWebhookConfig,
 } from '../../../packs/ci-webhook/ci-webhook-config.ts';
+import { formatRate } from '../../../packs/ci-webhook/command-api/command-api-config.ts';
 import { ConfigError } from '../../../shared/config.ts';
 import { defaultValues } from '../../../shared/config-variables.ts';
 
@@ -142,6 +143,7 @@ test('unset variables take the defaults of the definitions that --help and the R
       CI_WEBHOOK_MAX_BODY_BYTES: config.maxBodyBytes,
       CI_WEBHOOK_DEDUPE_SECONDS: config.dedupeWindowMs / 1000,
       CI_WEBHOOK_PUBLISH_TIMEOUT: config.publishTimeoutMs / 1000,
+      SWITCHBOARD_API_RATE: formatRate(config.commandApi.rate),
     },
     defaultValues(CI_WEBHOOK_VARIABLES),
   );
@@ -159,6 +161,9 @@ test('the "not configured" line names the secret of each source, any one of whic
     { GITLAB_WEBHOOK_TOKEN: 'gl' },
     { GITLAB_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
     { CI_WEBHOOK_GENERIC_CONFIG: file('to-run.json', { jenkins: { header: 'X-Signature', secret: 's' } }) },
+    { CLOUDEVENTS_TOKENS: 'ce' },
+    { ALERTMANAGER_WEBHOOK_TOKEN: 'am' },
+    { SWITCHBOARD_API_TOKENS: '{"0123456789abcdef0123": {"name": "ci", "allow": ["*"]}}' },
   ];
   assert.deepEqual(namesIn(CI_WEBHOOK_TO_RUN), [...new Set(ways.flatMap(Object.keys))].sort());
   for (const env of ways) {
