@@ -63,6 +63,12 @@ test('the manifest subscribes to every event the pack listens to, in Socket Mode
       emit: async () => {},
       fail: () => {},
       request: async () => undefined,
+      send: async () => {
+        throw new Error('the manifest test sends nothing');
+      },
+      watch: async () => {
+        throw new Error('the manifest test watches nothing');
+      },
       logger: testLogger,
       registry: new Registry(),
     },
