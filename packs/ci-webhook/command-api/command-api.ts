@@ -183,7 +183,10 @@ export async function startCommandApi(
     try {
       payload = JSON.parse(body.toString('utf8'));
     } catch (error) {
-      return refused(400, 'invalid_json', `the body is not JSON (${(error as Error).message})`);
+      // The parser's message quotes the body: the client sees it, the log does not (never the payload).
+      return refused(400, 'invalid_json', `the body is not JSON (${(error as Error).message})`, {
+        reason: 'the body is not JSON',
+      });
     }
     const name = `${target.pack}.${target.command}`;
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {

@@ -303,6 +303,7 @@ describe('the HTTP command API on the in-memory bus', () => {
       ],
       ['too large', 413, 'too_large', post(path, { channelId: 'C1', message: 'x'.repeat(4096) })],
       ['not JSON', 400, 'invalid_json', post(path, '{"channelId":')],
+      ['bad JSON', 400, 'invalid_json', post(path, '{"message": payload-marker}')],
       ['wait=61', 400, 'invalid_wait', post(`${path}?wait=61`, { channelId: 'C1', message: 'hi' })],
       ['wait=soon', 400, 'invalid_wait', post(`${path}?wait=soon`, { channelId: 'C1', message: 'hi' })],
       ['wrong type', 422, 'invalid_input', post(path, { channelId: 5, message: 'hi' })],
@@ -320,6 +321,7 @@ describe('the HTTP command API on the in-memory bus', () => {
     assert.match(missing.answer.error?.message ?? '', /must have the field "message"/);
     await sleep(50);
     assert.equal(sent.commands.length, before);
+    assert.ok(!logs.some((line) => line.includes('payload-ma')), 'no payload logged');
   });
 
   test('requests are counted under source command-api', async () => {
