@@ -1,4 +1,4 @@
-import type { Bus, Consumption } from '../shared/bus/bus.ts';
+import type { Bus, Consumption, InboundMessage } from '../shared/bus/bus.ts';
 import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE } from '../shared/bus/topology.ts';
 import type { Envelope } from '../shared/envelope.ts';
 import type { Logger } from '../shared/observability/logger.ts';
@@ -7,6 +7,8 @@ import type { Logger } from '../shared/observability/logger.ts';
 export interface TappedMessage {
   envelope: Envelope;
   routingKey: string;
+  /** Who sent it through the console or the HTTP command API (`x-switchboard-sent-by`), if anyone said. */
+  sentBy: string | undefined;
   /** When the console saw it (its createdAt is the sender's clock). */
   seenAt: Date;
 }
@@ -32,8 +34,8 @@ export class BusTap {
 
   static async start(bus: Bus, logger: Logger): Promise<BusTap> {
     const tap = new BusTap(logger);
-    const handler = async ({ envelope, routingKey }: { envelope: Envelope; routingKey: string }) =>
-      tap.#deliver({ envelope, routingKey, seenAt: new Date() });
+    const handler = async ({ envelope, routingKey, sentBy }: InboundMessage) =>
+      tap.#deliver({ envelope, routingKey, sentBy, seenAt: new Date() });
     try {
       for (const [exchange, kind] of [
         [EVENTS_EXCHANGE, 'event'],

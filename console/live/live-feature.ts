@@ -65,6 +65,11 @@ export function createLiveFeature(
 }
 
 /** One SSE message: the whole envelope as it passed, where it was routed and when the console saw it. */
-function serialize({ envelope, routingKey, seenAt }: TappedMessage): string {
-  return JSON.stringify({ envelope, routingKey, seenAt: seenAt.toISOString() });
+function serialize({ envelope, routingKey, sentBy, seenAt }: TappedMessage): string {
+  return JSON.stringify({
+    envelope,
+    routingKey,
+    seenAt: seenAt.toISOString(),
+    ...(sentBy ? { sentBy } : {}),
+  });
 }

@@ -174,7 +174,7 @@ function Detail({ message, onFollow }) {
       Choose a message in the list (click it, or Tab to it and press Enter) to see its whole envelope here.
     </p>`;
   }
-  const { envelope, routingKey, seenAt } = message;
+  const { envelope, routingKey, seenAt, sentBy } = message;
   return html`<div ref=${panel}>
     <dl class="live-facts">
       <dt>Message</dt>
@@ -183,6 +183,7 @@ function Detail({ message, onFollow }) {
       <dd><code>${routingKey}</code></dd>
       <dt>Seen by the console</dt>
       <dd><time datetime=${seenAt}>${new Date(seenAt).toLocaleString()}</time></dd>
+      ${sentBy && html`<dt>Sent by</dt><dd data-sent-by><code>${sentBy}</code> (its API token's name, or the console)</dd>`}
     </dl>
     ${
       envelope.correlationId &&

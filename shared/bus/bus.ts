@@ -23,6 +23,8 @@ export interface InboundMessage {
    */
   returned: AbortSignal;
   routingKey: string;
+  /** Its `x-switchboard-sent-by` header (SENT_BY_HEADER): who sent a command through the console or the HTTP API. */
+  sentBy: string | undefined;
 }
 
 /**

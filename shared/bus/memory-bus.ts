@@ -30,6 +30,7 @@ import {
   DEAD_LETTERED_AT_HEADER,
   EVENTS_EXCHANGE,
   type ExchangeName,
+  SENT_BY_HEADER,
   topicMatches,
 } from './topology.ts';
 
@@ -405,6 +406,7 @@ export class MemoryBus implements Bus {
       redelivered: message.deliveries > 1,
       returned: NEVER_RETURNED,
       routingKey: message.routingKey,
+      sentBy: message.headers[SENT_BY_HEADER],
     };
     // A handler that throws is tried again in place after a pause, as on RabbitMQ (see QueueConsumer).
     for (let failures = 1; ; failures++) {

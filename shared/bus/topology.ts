@@ -4,6 +4,12 @@ import type { Labels } from '../envelope.ts';
 export const COMMANDS_EXCHANGE = 'switchboard.commands';
 export const EVENTS_EXCHANGE = 'switchboard.events';
 export const DEAD_LETTER_QUEUE = 'switchboard.dead';
+/**
+ * AMQP header naming who sent a command (`console`, or an API token's name), so that a consumer can tell
+ * it from the engine's and the CLI's. Not a label: on a command, labels choose which instances may run it
+ * (docs/protocol.md).
+ */
+export const SENT_BY_HEADER = 'x-switchboard-sent-by';
 /** Header on a dead-lettered message saying why it was refused. */
 export const DEAD_LETTER_REASON_HEADER = 'x-switchboard-reason';
 /** Headers on a dead-lettered message saying where it was going, so that it can be sent there again. */

@@ -2,12 +2,7 @@ import type { Envelope } from '../envelope.ts';
 import type { Refused } from './command-lookup.ts';
 import type { AnnouncedCommand } from './pack-directory.ts';
 
-/**
- * AMQP header naming who sent a command (`console`, or an API token's name), so that a consumer can tell
- * it from the engine's and the CLI's. Not a label: on a command, labels choose which instances may run it
- * (docs/protocol.md).
- */
-export const SENT_BY_HEADER = 'x-switchboard-sent-by';
+export { SENT_BY_HEADER } from '../bus/topology.ts';
 
 /** The longest `?wait=` in seconds: a request held open longer would outlive most proxies' timeouts. */
 export const MAX_WAIT_SECONDS = 60;

@@ -9,7 +9,7 @@ import { type RunningConsole, startConsole } from '../../console/console-server.
 import { createLiveFeature, LIVE_DEFAULTS, type LiveOptions } from '../../console/live/live-feature.ts';
 import { routeApi } from '../../console/routes.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
-import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE } from '../../shared/bus/topology.ts';
+import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, SENT_BY_HEADER } from '../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope, type MessageKind } from '../../shared/envelope.ts';
 import { testLogger, uniquePackName } from '../support/bus.ts';
 
@@ -17,6 +17,7 @@ interface LiveMessage {
   envelope: Envelope;
   routingKey: string;
   seenAt: string;
+  sentBy?: string;
 }
 
 /** One Server-Sent Event as a client reads it; `comment` for lines starting with ':'. */
@@ -170,6 +171,18 @@ describe('GET /api/events on the console', () => {
     assert.ok(Date.parse(seenEvent.seenAt) >= before - 1000, seenEvent.seenAt);
     assert.deepEqual(seenCommand.envelope, command);
     assert.equal(seenCommand.routingKey, `${pack}.Post`);
+    assert.equal(seenCommand.sentBy, undefined, 'nobody said who sent it');
+  });
+
+  test('a command sent through the console or the HTTP API says who sent it (x-switchboard-sent-by)', async () => {
+    const stream = await openStream(console.url);
+    const command = message({ kind: 'command', pack: uniquePackName('live'), name: 'Post' });
+    await bus.publish({ exchange: COMMANDS_EXCHANGE, routingKey: `${command.pack}.Post` }, command, {
+      headers: { [SENT_BY_HEADER]: 'tekton' },
+    });
+    const seen = await stream.reader.message(command.id);
+    stream.close();
+    assert.equal(seen.sentBy, 'tekton');
   });
 
   /**

@@ -9,6 +9,7 @@ import {
   type QueueSpec,
   UnprocessableMessage,
 } from '../bus.ts';
+import { SENT_BY_HEADER } from '../topology.ts';
 import { AckBatcher } from './ack-batcher.ts';
 import { ChannelKeeper } from './channel-keeper.ts';
 import { declareQueue, privateQueueName } from './declare.ts';
@@ -186,6 +187,7 @@ export class QueueConsumer implements Consumption {
         redelivered: message.fields.redelivered,
         returned,
         routingKey: message.fields.routingKey,
+        sentBy: textHeader(message.properties.headers?.[SENT_BY_HEADER]),
       });
       return undefined;
     } catch (error) {
@@ -193,4 +195,10 @@ export class QueueConsumer implements Consumption {
       throw error;
     }
   }
+}
+
+/** A header's value when it is text; AMQP headers may be any table value, and other senders set them. */
+function textHeader(value: unknown): string | undefined {
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return typeof value === 'string' ? value : undefined;
 }

@@ -3,7 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { AmqpBus } from '../../../shared/bus/amqp/amqp-bus.ts';
 import { DELIVERY_LIMIT } from '../../../shared/bus/amqp/declare.ts';
-import { COMMANDS_EXCHANGE, DEAD_LETTER_REASON_HEADER, packQueueName } from '../../../shared/bus/topology.ts';
+import {
+  COMMANDS_EXCHANGE,
+  DEAD_LETTER_REASON_HEADER,
+  packQueueName,
+  SENT_BY_HEADER,
+} from '../../../shared/bus/topology.ts';
 import { createEnvelope } from '../../../shared/envelope.ts';
 import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
 import { brokerUrl, connectTestBus, EventCollector, uniquePackName } from '../../support/bus.ts';
@@ -177,5 +182,32 @@ describe('the bus contract, seen from a plain AMQP client', () => {
     assert.deepEqual(await bus.inspectQueue(packQueueName(idle)), { messages: 1, consumers: 0 });
     assert.equal(await bus.inspectQueue(packQueueName(uniquePackName('never'))), undefined);
     await channel.deleteQueue(packQueueName(idle));
+  });
+
+  test('a consumer reads who sent a message from its x-switchboard-sent-by header', async () => {
+    const to = uniquePackName('sentby');
+    const seen: Array<string | undefined> = [];
+    const consumption = await bus.consume(
+      {
+        durability: 'private',
+        bindings: [{ exchange: COMMANDS_EXCHANGE, pattern: `${to}.*` }],
+        kind: 'command',
+        prefetch: 10,
+      },
+      async ({ sentBy }) => {
+        seen.push(sentBy);
+      },
+    );
+    const send = (headers?: Record<string, string>) =>
+      bus.publish(
+        { exchange: COMMANDS_EXCHANGE, routingKey: `${to}.Post` },
+        createEnvelope({ kind: 'command', pack: to, name: 'Post', payload: {} }),
+        { headers },
+      );
+    await send({ [SENT_BY_HEADER]: 'github-actions' });
+    await send();
+    for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await consumption.stop();
+    assert.deepEqual(seen, ['github-actions', undefined]);
   });
 });
