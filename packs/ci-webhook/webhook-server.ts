@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { EmitOptions, Payload } from '../../shared/runtime/pack-definition.ts';
 import { type DeliveryLedger, PublishTimedOut } from './delivery-ledger.ts';
+import { readLimitedBody } from './request-body.ts';
 import type { InterpretedEvent, WebhookSource } from './webhook-source.ts';
 
 /** How a request ended: the `outcome` label of the requests counter and the log's `outcome` field. */
@@ -131,7 +132,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
     if (source.notConfigured)
       return { status: 403, outcome: 'not_configured', message: source.notConfigured };
-    const body = await readBody(request, options.maxBodyBytes);
+    const body = await readLimitedBody(request, options.maxBodyBytes);
     if (body === 'too_large') {
       return {
         status: 413,
@@ -242,40 +243,4 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         server.closeIdleConnections();
       }),
   };
-}
-
-/**
- * The body, or `too_large` as soon as it passes `limit` bytes (a declared Content-Length over it is refused
- * before reading anything). Reading then stops: the request is paused, never drained into memory.
- */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
-  const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too_large');
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        request.pause();
-        resolve('too_large');
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const onClose = () => onError(new Error('the client closed the connection before the body ended'));
-    const cleanup = () => {
-      request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-    };
-    request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-  });
 }

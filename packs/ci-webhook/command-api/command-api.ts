@@ -9,6 +9,7 @@ import { CommandChecks } from '../../../shared/commands/command-checks.ts';
 import { findCommand } from '../../../shared/commands/command-lookup.ts';
 import { PackDirectory } from '../../../shared/commands/pack-directory.ts';
 import type { PackContext, Payload, SentCommand } from '../../../shared/runtime/pack-definition.ts';
+import { isJsonContentType, readLimitedBody } from '../request-body.ts';
 import type { HttpRoute } from '../webhook-server.ts';
 import { allows, allowsPack } from './allow-list.ts';
 import { type ApiAnswer, fromCommandAnswer, fromRefusal, refused, writeAnswer } from './api-answer.ts';
@@ -16,7 +17,6 @@ import type { ApiToken } from './api-tokens.ts';
 import type { CommandApiConfig } from './command-api-config.ts';
 import { commandIdFor, IdempotencyMemory, readIdempotencyKey } from './idempotency.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { isJsonContentType, readLimitedBody } from './request-body.ts';
 
 export const COMMAND_API_PREFIX = '/v1/commands/';
 /** The `source` label of the requests counter for this endpoint. */
