@@ -6,58 +6,15 @@ import type { FlowEngine } from '../../engine/engine.ts';
 import { FlowDirectory } from '../../engine/flows/flow-directory.ts';
 import { EngineStore } from '../../engine/state/engine-store.ts';
 import { TemplateEngine } from '../../engine/templates/template-engine.ts';
-import type { Bus } from '../../shared/bus/bus.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
-import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
+import { EVENTS_EXCHANGE } from '../../shared/bus/topology.ts';
 import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
 import { testLogger } from '../support/bus.ts';
 import { createTestEngine } from '../support/engine.ts';
 import { whenDefined } from '../support/eventually.ts';
+import { EchoSlack } from './echo-slack.ts';
 
 const FLOWS_DIR = new URL('../../flows', import.meta.url).pathname;
-
-/**
- * Plays the Slack pack for the echo flow: answers each SendMessage with MessageSent, except the first
- * command of an instance whose message says "fail", which gets SendMessageFailed. A retry has a new
- * command id, so it succeeds.
- */
-class FakeSlack {
-  readonly commands: Envelope[] = [];
-  readonly #failed = new Set<string>();
-
-  static async start(bus: Bus): Promise<FakeSlack> {
-    const slack = new FakeSlack();
-    await bus.consume(
-      {
-        durability: 'private',
-        bindings: [{ exchange: COMMANDS_EXCHANGE, pattern: 'slack.SendMessage' }],
-        kind: 'command',
-        prefetch: 100,
-      },
-      async ({ envelope }) => {
-        slack.commands.push(envelope);
-        const message = String((envelope.payload as { message?: unknown }).message);
-        const fail = message.includes('fail') && !slack.#failed.has(envelope.correlationId as string);
-        if (fail) slack.#failed.add(envelope.correlationId as string);
-        const result = createEnvelope({
-          kind: 'event',
-          pack: 'slack',
-          name: fail ? 'SendMessageFailed' : 'MessageSent',
-          payload: fail
-            ? { errorCode: 'not_found', error: 'channel_not_found' }
-            : { channelId: 'C1', timestamp: '1.2' },
-          correlationId: envelope.correlationId,
-          causationId: envelope.id,
-        });
-        await bus.publish(
-          { exchange: EVENTS_EXCHANGE, routingKey: routingKey('slack', result.name) },
-          result,
-        );
-      },
-    );
-    return slack;
-  }
-}
 
 interface Answer<T = Record<string, unknown>> {
   status: number;
@@ -70,7 +27,7 @@ describe('the executions API with an engine running the echo flow', () => {
   let flows: FlowDirectory;
   let engine: FlowEngine;
   let console: RunningConsole;
-  let slack: FakeSlack;
+  let slack: EchoSlack;
 
   const get = async <T = Record<string, unknown>>(path: string): Promise<Answer<T>> => {
     const response = await fetch(`${console.url}${path}`);
@@ -105,7 +62,7 @@ describe('the executions API with an engine running the echo flow', () => {
     flows = await FlowDirectory.open({ dir: FLOWS_DIR, watch: false });
     engine = createTestEngine(bus, store, [...flows.flows()]);
     await engine.start();
-    slack = await FakeSlack.start(bus);
+    slack = await EchoSlack.start(bus);
     console = await startConsole({
       bus,
       logger: testLogger,

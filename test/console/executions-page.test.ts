@@ -7,14 +7,14 @@ import type { FlowEngine } from '../../engine/engine.ts';
 import { FlowDirectory } from '../../engine/flows/flow-directory.ts';
 import { EngineStore } from '../../engine/state/engine-store.ts';
 import { TemplateEngine } from '../../engine/templates/template-engine.ts';
-import type { Bus } from '../../shared/bus/bus.ts';
 import { MemoryBus } from '../../shared/bus/memory-bus.ts';
-import { COMMANDS_EXCHANGE, EVENTS_EXCHANGE, routingKey } from '../../shared/bus/topology.ts';
-import { createEnvelope, type Envelope } from '../../shared/envelope.ts';
+import { EVENTS_EXCHANGE } from '../../shared/bus/topology.ts';
+import { createEnvelope } from '../../shared/envelope.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { testLogger } from '../support/bus.ts';
 import { createTestEngine } from '../support/engine.ts';
 import { whenDefined } from '../support/eventually.ts';
+import { EchoSlack } from './echo-slack.ts';
 
 const FLOWS_DIR = new URL('../../flows', import.meta.url).pathname;
 
@@ -27,68 +27,6 @@ async function waitForRows(rows: Locator, count: number, timeoutMs = 5000): Prom
   while ((await rows.count()) !== count) {
     if (Date.now() > deadline) throw new Error(`expected ${count} rows, found ${await rows.count()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/**
- * Plays the Slack pack for the echo flow: answers SendMessage with MessageSent, but the first command of
- * an instance whose message says "fail" with SendMessageFailed; a command run again is held until the
- * test releases it, so the page can be seen waiting for its result.
- */
-class FakeSlack {
-  readonly #failed = new Set<string>();
-  readonly #held: Envelope[] = [];
-  #bus: Bus;
-
-  private constructor(bus: Bus) {
-    this.#bus = bus;
-  }
-
-  static async start(bus: Bus): Promise<FakeSlack> {
-    const slack = new FakeSlack(bus);
-    await bus.consume(
-      {
-        durability: 'private',
-        bindings: [{ exchange: COMMANDS_EXCHANGE, pattern: 'slack.SendMessage' }],
-        kind: 'command',
-        prefetch: 100,
-      },
-      async ({ envelope }) => {
-        const correlationId = envelope.correlationId as string;
-        if (slack.#failed.has(correlationId)) slack.#held.push(envelope);
-        else if (String((envelope.payload as { message?: unknown }).message).includes('fail')) {
-          slack.#failed.add(correlationId);
-          await slack.#answer(envelope, 'SendMessageFailed', {
-            errorCode: 'not_found',
-            error: 'channel_not_found',
-          });
-        } else await slack.#answer(envelope, 'MessageSent', { channelId: 'C1', timestamp: '1.2' });
-      },
-    );
-    return slack;
-  }
-
-  get held(): readonly Envelope[] {
-    return this.#held;
-  }
-
-  /** Answers every held command with success. */
-  async release(): Promise<void> {
-    for (const command of this.#held.splice(0)) {
-      await this.#answer(command, 'MessageSent', { channelId: 'C1', timestamp: '3.4' });
-    }
-  }
-
-  #answer(command: Envelope, name: string, payload: unknown): Promise<void> {
-    const result = createEnvelope({
-      kind: 'event',
-      pack: 'slack',
-      name,
-      payload,
-      correlationId: command.correlationId,
-      causationId: command.id,
-    });
-    return this.#bus.publish({ exchange: EVENTS_EXCHANGE, routingKey: routingKey('slack', name) }, result);
   }
 }
 
@@ -105,7 +43,7 @@ describe('the Executions page with an engine running the echo flow', () => {
   let flows: FlowDirectory;
   let engine: FlowEngine;
   let console: RunningConsole;
-  let slack: FakeSlack;
+  let slack: EchoSlack;
 
   /** Publishes a Slack message; resolves with the echo's execution once the pack answered it. */
   const echo = async (message: string) => {
@@ -130,7 +68,7 @@ describe('the Executions page with an engine running the echo flow', () => {
     flows = await FlowDirectory.open({ dir: FLOWS_DIR, watch: false });
     engine = createTestEngine(bus, store, [...flows.flows()]);
     await engine.start();
-    slack = await FakeSlack.start(bus);
+    slack = await EchoSlack.start(bus, { holdRetries: true });
     console = await startConsole({
       bus,
       logger: testLogger,
