@@ -3,15 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
-import { type Counter, Registry } from 'prom-client';
-import { parseCiWebhookConfig } from '../../../packs/ci-webhook/ci-webhook-config.ts';
-import { type CiWebhookPack, createCiWebhookPack } from '../../../packs/ci-webhook/ci-webhook-pack.ts';
+import type { Counter } from 'prom-client';
 import type { Envelope } from '../../../shared/envelope.ts';
-import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
-import { EventCollector } from '../../support/bus.ts';
-import { startPackRuntime } from '../../support/test-pack.ts';
-import { ControllableBus } from './support.ts';
+import { type Running, startPack, stopPack } from './support.ts';
 
 // POST /webhooks/alertmanager through the whole pack, on the in-memory bus with a broker that can fail.
 const TOKEN = 'am-t0ken-4f1c';
@@ -26,36 +20,6 @@ function forReceiver(notification: unknown, receiver: string): string {
 
 const bearer = { authorization: `Bearer ${TOKEN}` };
 const basic = { authorization: `Basic ${Buffer.from(`alertmanager:${TOKEN}`).toString('base64')}` };
-
-interface Running {
-  bus: ControllableBus;
-  pack: CiWebhookPack;
-  runtime: PackRuntime;
-  events: EventCollector;
-  registry: Registry;
-  logs: string[];
-}
-
-async function startPack(env: Record<string, string>): Promise<Running> {
-  const bus = new ControllableBus();
-  const events = await EventCollector.start(bus, 'ci-webhook.*');
-  const registry = new Registry();
-  const logs: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const pack = await createCiWebhookPack(
-    parseCiWebhookConfig({ CI_WEBHOOK_PORT: '0', CI_WEBHOOK_HOST: '127.0.0.1', ...env }),
-    { registry },
-  );
-  const runtime = await startPackRuntime(bus, pack, { logger });
-  return { bus, pack, runtime, events, registry, logs };
-}
-
-async function stopPack(running: Running): Promise<void> {
-  running.bus.mode = 'ok';
-  await running.runtime.stop({ graceMs: 1000 });
-  await running.events.stop();
-  await running.bus.close();
-}
 
 /** Long enough for a stray event to arrive on the in-memory bus, which delivers on the next turns. */
 const settle = () => sleep(50);

@@ -5,16 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
-import { type Counter, Registry } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { BUILD_EVENT_SCHEMA } from '../../../packs/ci-webhook/build-events.ts';
 import { parseCiWebhookConfig } from '../../../packs/ci-webhook/ci-webhook-config.ts';
-import { type CiWebhookPack, createCiWebhookPack } from '../../../packs/ci-webhook/ci-webhook-pack.ts';
+import { createCiWebhookPack } from '../../../packs/ci-webhook/ci-webhook-pack.ts';
 import type { Envelope } from '../../../shared/envelope.ts';
-import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
-import { EventCollector } from '../../support/bus.ts';
+import type { EventCollector } from '../../support/bus.ts';
 import { startPackRuntime } from '../../support/test-pack.ts';
-import { ControllableBus, githubSignature, jobservSignature, standardWebhookHeaders } from './support.ts';
+import {
+  githubSignature,
+  jobservSignature,
+  type Running,
+  standardWebhookHeaders,
+  startPack,
+  stopPack,
+} from './support.ts';
 
 const JOBSERV_SECRET = 's3cret';
 const GITHUB_SECRET = "It's a Secret to Everybody";
@@ -23,36 +28,6 @@ const FIXTURES = join(import.meta.dirname, 'fixtures');
 const SEED_BUILD = readFileSync(join(FIXTURES, 'jobserv-build-67.json'));
 const WORKFLOW_RUN = readFileSync(join(FIXTURES, 'github-workflow-run-completed.json'));
 const PIPELINE = readFileSync(join(FIXTURES, 'gitlab-pipeline-success.json'));
-
-interface Running {
-  bus: ControllableBus;
-  pack: CiWebhookPack;
-  runtime: PackRuntime;
-  events: EventCollector;
-  registry: Registry;
-  logs: string[];
-}
-
-async function startPack(env: Record<string, string>): Promise<Running> {
-  const bus = new ControllableBus();
-  const events = await EventCollector.start(bus, 'ci-webhook.*');
-  const registry = new Registry();
-  const logs: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const pack = await createCiWebhookPack(
-    parseCiWebhookConfig({ CI_WEBHOOK_PORT: '0', CI_WEBHOOK_HOST: '127.0.0.1', ...env }),
-    { registry },
-  );
-  const runtime = await startPackRuntime(bus, pack, { logger });
-  return { bus, pack, runtime, events, registry, logs };
-}
-
-async function stopPack(running: Running): Promise<void> {
-  running.bus.mode = 'ok';
-  await running.runtime.stop({ graceMs: 1000 });
-  await running.events.stop();
-  await running.bus.close();
-}
 
 /** Events other than the runtime's own announcements. */
 function announced(events: EventCollector): Envelope[] {

@@ -1,4 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { parseCiWebhookConfig } from '../../../packs/ci-webhook/ci-webhook-config.ts';
+import { type CiWebhookPack, createCiWebhookPack } from '../../../packs/ci-webhook/ci-webhook-pack.ts';
 import type {
   Bus,
   Consumption,
@@ -12,6 +16,9 @@ import type {
 } from '../../../shared/bus/bus.ts';
 import { MemoryBus } from '../../../shared/bus/memory-bus.ts';
 import type { Envelope } from '../../../shared/envelope.ts';
+import type { PackRuntime } from '../../../shared/runtime/pack-runtime.ts';
+import { EventCollector } from '../../support/bus.ts';
+import { startPackRuntime } from '../../support/test-pack.ts';
 
 /** `sha256:<hex>`, as JobServ signs. */
 export function jobservSignature(secret: string, body: string | Buffer): string {
@@ -97,4 +104,35 @@ export class ControllableBus implements Bus {
     this.release();
     return this.inner.close();
   }
+}
+
+/** The ci-webhook pack on a ControllableBus, with its events, metrics and log lines at hand. */
+export interface Running {
+  bus: ControllableBus;
+  pack: CiWebhookPack;
+  runtime: PackRuntime;
+  events: EventCollector;
+  registry: Registry;
+  logs: string[];
+}
+
+export async function startPack(env: Record<string, string>): Promise<Running> {
+  const bus = new ControllableBus();
+  const events = await EventCollector.start(bus, 'ci-webhook.*');
+  const registry = new Registry();
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const pack = await createCiWebhookPack(
+    parseCiWebhookConfig({ CI_WEBHOOK_PORT: '0', CI_WEBHOOK_HOST: '127.0.0.1', ...env }),
+    { registry },
+  );
+  const runtime = await startPackRuntime(bus, pack, { logger });
+  return { bus, pack, runtime, events, registry, logs };
+}
+
+export async function stopPack(running: Running): Promise<void> {
+  running.bus.mode = 'ok';
+  await running.runtime.stop({ graceMs: 1000 });
+  await running.events.stop();
+  await running.bus.close();
 }
